@@ -1,0 +1,57 @@
+# Trendoff: `make run` sets up and runs the pipeline; `make test` runs every test on the real stack.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+TRENDOFF := $(VENV)/bin/trendoff
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint format typecheck stack-up stack-down stack-status docs clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python 3.11 or pass PYTHON=/path/to/python3.11"; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## setup: Python venv with pinned packages, and the pinned JVM jars from Maven Central (idempotent)
+setup: $(STAMP)
+	$(TRENDOFF) setup
+
+## run: set everything up, start Kafka and Cassandra, create topics and tables, start the app
+run: setup
+	$(TRENDOFF) stack up
+	$(TRENDOFF) init
+	$(TRENDOFF) run
+
+## test: lint, types, then unit and integration tests (starts the local stack if it is not running)
+test: setup lint typecheck
+	$(PY) -m pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format:
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck:
+	$(VENV)/bin/mypy
+
+stack-up: setup
+	$(TRENDOFF) stack up
+stack-down:
+	$(TRENDOFF) stack down
+stack-status:
+	$(TRENDOFF) stack status
+
+## docs: regenerate the README's configuration table from the settings class
+docs: $(STAMP)
+	$(PY) -m pipeline.docs README.md
+
+clean:
+	-$(TRENDOFF) stack down
+	rm -rf .trendoff

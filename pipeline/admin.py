@@ -1,0 +1,143 @@
+"""``trendoff init``: the namespace's Kafka topics, Cassandra keyspace and tables (idempotent)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from importlib import resources
+from typing import TypedDict
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from pipeline.cassandra import connect
+from pipeline.errors import TrendoffError
+from pipeline.settings import Settings
+from pipeline.stack.process import port_open
+
+logger = logging.getLogger(__name__)
+
+# Speed views are keyed by the broker's append time, not the producer's clock: the batch/speed
+# boundary must be decided by a clock that only moves forward and that every partition shares.
+TOPIC_CONFIG = {"message.timestamp.type": "LogAppendTime"}
+
+
+def require_kafka(settings: Settings) -> None:
+    """Fail fast, in one line, when no bootstrap server even accepts a TCP connection."""
+    if not any(port_open(host, port, timeout=3.0) for host, port in settings.kafka_addresses):
+        raise TrendoffError(
+            f"Kafka at {settings.kafka_bootstrap_servers} is not reachable",
+            hint="start it with `trendoff stack up` or fix TRENDOFF_KAFKA_BOOTSTRAP_SERVERS",
+        )
+
+
+def admin_client(settings: Settings) -> KafkaAdminClient:
+    require_kafka(settings)
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            client_id=f"{settings.namespace}-admin",
+            request_timeout_ms=15000,
+        )
+    except KafkaError as exc:
+        raise TrendoffError(
+            f"Kafka at {settings.kafka_bootstrap_servers} is not reachable ({exc})",
+            hint="start it with `trendoff stack up` or fix TRENDOFF_KAFKA_BOOTSTRAP_SERVERS",
+        ) from None
+
+
+def create_topics(settings: Settings) -> list[str]:
+    names = [settings.posts_topic, settings.dead_letter_topic]
+    admin = admin_client(settings)
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(
+                name=name,
+                num_partitions=settings.kafka_partitions,
+                replication_factor=settings.kafka_replication_factor,
+                topic_configs=TOPIC_CONFIG,
+            )
+            for name in names
+            if name not in existing
+        ]
+        if missing:
+            # Created concurrently by another init: that is what we wanted.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(missing, timeout_ms=30000)
+            logger.info("created topics %s", ", ".join(topic.name for topic in missing))
+    finally:
+        admin.close()
+    return names
+
+
+def keyspace_cql(settings: Settings) -> str:
+    replication = settings.keyspace_replication()
+    rendered = ", ".join(
+        f"'{key}': {value}" if isinstance(value, int) else f"'{key}': '{value}'"
+        for key, value in replication.items()
+    )
+    return f"CREATE KEYSPACE IF NOT EXISTS {settings.keyspace} WITH replication = {{{rendered}}}"
+
+
+def schema_statements() -> list[str]:
+    """The CQL statements of ``pipeline/schemas/cql/*.cql``, in file-name order."""
+    package = resources.files("pipeline.schemas") / "cql"
+    if not package.is_dir():
+        return []
+    statements: list[str] = []
+    for entry in sorted(package.iterdir(), key=lambda item: item.name):
+        if not entry.name.endswith(".cql"):
+            continue
+        text = re.sub(r"--[^\n]*", "", entry.read_text(encoding="utf-8"))
+        statements.extend(part.strip() for part in text.split(";") if part.strip())
+    return statements
+
+
+def create_schema(settings: Settings) -> list[str]:
+    try:
+        with connect(settings) as session:
+            session.execute(keyspace_cql(settings))
+            session.set_keyspace(settings.keyspace)
+            statements = schema_statements()
+            for statement in statements:
+                session.execute(statement)
+    except TrendoffError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - driver errors become one actionable line
+        raise TrendoffError(
+            f"Cassandra schema set-up failed: {exc}",
+            hint="is Cassandra up (`trendoff stack status`) and TRENDOFF_CASSANDRA_* right?",
+        ) from None
+    return statements
+
+
+class InitReport(TypedDict):
+    topics: list[str]
+    keyspace: str
+    cql_statements: int
+
+
+def initialise(settings: Settings) -> InitReport:
+    topics = create_topics(settings)
+    statements = create_schema(settings)
+    return {"topics": topics, "keyspace": settings.keyspace, "cql_statements": len(statements)}
+
+
+def drop_namespace(settings: Settings) -> None:
+    """Remove a namespace's topics and keyspace (tests use this to clean up after themselves)."""
+    admin = admin_client(settings)
+    try:
+        present = [
+            name
+            for name in (settings.posts_topic, settings.dead_letter_topic)
+            if name in set(admin.list_topics())
+        ]
+        if present:
+            admin.delete_topics(present, timeout_ms=30000)
+    finally:
+        admin.close()
+    with connect(settings) as session:
+        session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}")

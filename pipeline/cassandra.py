@@ -1,0 +1,53 @@
+"""Cassandra sessions for every Trendoff process: the one place that knows hosts and credentials."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+
+from pipeline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def build_cluster(
+    settings: Settings, *, connect_timeout: float = 10.0, request_timeout: float = 30.0
+) -> Cluster:
+    auth = None
+    if settings.cassandra_username and settings.cassandra_password:
+        auth = PlainTextAuthProvider(
+            username=settings.cassandra_username,
+            password=settings.cassandra_password.get_secret_value(),
+        )
+    profile = ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(
+            DCAwareRoundRobinPolicy(local_dc=settings.cassandra_local_datacenter)
+        ),
+        request_timeout=request_timeout,
+    )
+    return Cluster(
+        contact_points=settings.cassandra_contact_points,
+        port=settings.cassandra_port,
+        auth_provider=auth,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        protocol_version=5,
+        connect_timeout=connect_timeout,
+        control_connection_timeout=connect_timeout,
+    )
+
+
+@contextmanager
+def connect(
+    settings: Settings, *, keyspace: str | None = None, connect_timeout: float = 10.0
+) -> Iterator[Session]:
+    """A session that is shut down with its cluster on exit."""
+    cluster = build_cluster(settings, connect_timeout=connect_timeout)
+    try:
+        yield cluster.connect(keyspace)
+    finally:
+        cluster.shutdown()

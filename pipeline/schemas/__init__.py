@@ -1,0 +1,1 @@
+"""Schemas: the Avro post record and the Cassandra CQL applied by `trendoff init`."""

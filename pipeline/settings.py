@@ -1,0 +1,207 @@
+"""The one settings object of a Trendoff process.
+
+Every value comes from the environment (prefix ``TRENDOFF_``) or a ``.env`` file in the working
+directory, then the defaults below. Load it once with :func:`get_settings`; pass it down from there.
+The README's configuration table is checked against this class by a test, so describe every field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Keyspace names allow letters, digits and underscores only (48 characters at most); the namespace
+# becomes the keyspace name, so it follows that rule, which also keeps it a valid topic prefix.
+NAMESPACE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _split_host_port(address: str, default_port: int) -> tuple[str, int]:
+    address = address.strip()
+    if address.startswith("["):  # [::1]:9092
+        host, _, rest = address[1:].partition("]")
+        return host, int(rest.lstrip(":") or default_port)
+    if address.count(":") == 1:
+        host, port = address.split(":")
+        return host, int(port)
+    return address, default_port
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRENDOFF_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    namespace: str = Field(
+        "trendoff",
+        description="Prefix of every topic, keyspace, consumer group and checkpoint directory.",
+    )
+    state_dir: Path = Field(
+        Path(".trendoff"),
+        description="Where local servers keep data, logs and pids, and jobs keep checkpoints.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of Trendoff's own loggers."
+    )
+
+    # Kafka
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        description="Kafka bootstrap servers (comma-separated host:port). A single loopback "
+        "address means Trendoff runs the broker itself.",
+    )
+    kafka_controller_port: int = Field(
+        9093, description="KRaft controller port of the local broker (loopback only)."
+    )
+    kafka_heap: str = Field("512m", description="Heap of the local Kafka broker JVM.")
+    kafka_partitions: int = Field(4, ge=1, description="Partitions of each topic `init` creates.")
+    kafka_replication_factor: int = Field(
+        1, ge=1, description="Replication factor of each topic `init` creates."
+    )
+
+    # Cassandra
+    cassandra_contact_points: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="Cassandra contact points (comma-separated hosts). Only loopback hosts "
+        "mean Trendoff runs the node itself.",
+    )
+    cassandra_port: int = Field(9042, description="Cassandra native-protocol (CQL) port.")
+    cassandra_storage_port: int = Field(
+        7000, description="Internode port of the local Cassandra node (loopback only)."
+    )
+    cassandra_heap: str = Field("1G", description="Heap of the local Cassandra node JVM.")
+    cassandra_local_datacenter: str = Field(
+        "datacenter1", description="Datacenter the driver treats as local."
+    )
+    cassandra_replication_factor: int = Field(
+        1, ge=1, description="SimpleStrategy replication factor, used when no datacenters are set."
+    )
+    cassandra_datacenters: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict,
+        description="Per-datacenter replication, e.g. `dc1:3,dc2:2`; when set, the keyspace "
+        "uses NetworkTopologyStrategy.",
+    )
+    cassandra_username: str | None = Field(None, description="Cassandra user, if auth is on.")
+    cassandra_password: SecretStr | None = Field(
+        None, description="Cassandra password, if auth is on. Never logged."
+    )
+
+    # Spark
+    spark_master: str = Field("local[2]", description="Spark master URL for every job.")
+    spark_driver_memory: str = Field("2g", description="Spark driver memory.")
+    spark_shuffle_partitions: int = Field(
+        4, ge=1, description="spark.sql.shuffle.partitions for every job."
+    )
+
+    # Sources and app
+    x_bearer_token: SecretStr | None = Field(
+        None, description="X API v2 bearer token for the live sources. Never logged."
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="When set, the app asks for it before filing a batch refresh."
+    )
+
+    @field_validator("namespace")
+    @classmethod
+    def _check_namespace(cls, value: str) -> str:
+        if not NAMESPACE_PATTERN.match(value):
+            raise ValueError(
+                "must start with a lowercase letter and hold only a-z, 0-9 and _ "
+                "(at most 40 characters)"
+            )
+        return value
+
+    @field_validator("cassandra_contact_points", mode="before")
+    @classmethod
+    def _split_contact_points(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cassandra_datacenters", mode="before")
+    @classmethod
+    def _parse_datacenters(cls, value: object) -> object:
+        if isinstance(value, str):
+            parsed: dict[str, int] = {}
+            for item in filter(None, (part.strip() for part in value.split(","))):
+                name, sep, factor = item.partition(":")
+                if not sep or not factor.strip().isdigit():
+                    raise ValueError(f"expected dc:factor pairs like dc1:3,dc2:2, got {item!r}")
+                parsed[name.strip()] = int(factor)
+            return parsed
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_state_dir(self) -> Settings:
+        self.state_dir = self.state_dir.expanduser().resolve()
+        return self
+
+    # Names derived from the namespace: one place, so jobs, tests and the app agree.
+    @property
+    def posts_topic(self) -> str:
+        return f"{self.namespace}.posts"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.namespace}.posts.dlq"
+
+    @property
+    def keyspace(self) -> str:
+        return self.namespace
+
+    def consumer_group(self, job: str) -> str:
+        return f"{self.namespace}.{job}"
+
+    def checkpoint_dir(self, job: str) -> Path:
+        return self.state_dir / "checkpoints" / self.namespace / job
+
+    @property
+    def kafka_addresses(self) -> list[tuple[str, int]]:
+        return [
+            _split_host_port(part, 9092)
+            for part in self.kafka_bootstrap_servers.split(",")
+            if part.strip()
+        ]
+
+    @property
+    def runs_local_kafka(self) -> bool:
+        """True when the bootstrap list is one loopback broker, which the stack then starts."""
+        addresses = self.kafka_addresses
+        return len(addresses) == 1 and _is_loopback(addresses[0][0])
+
+    @property
+    def kafka_port(self) -> int:
+        return self.kafka_addresses[0][1]
+
+    @property
+    def runs_local_cassandra(self) -> bool:
+        """True when every contact point is a loopback host, which the stack then starts."""
+        return all(_is_loopback(host) for host in self.cassandra_contact_points)
+
+    def keyspace_replication(self) -> dict[str, str | int]:
+        if self.cassandra_datacenters:
+            return {"class": "NetworkTopologyStrategy", **self.cassandra_datacenters}
+        return {"class": "SimpleStrategy", "replication_factor": self.cassandra_replication_factor}
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment and ``.env``."""
+    return Settings()

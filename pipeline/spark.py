@@ -1,0 +1,62 @@
+"""SparkSession for every Trendoff job: connectors as local jars, Cassandra from settings, UTC."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from pipeline.jvm import java_executable, spark_connector_jars
+from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+logger = logging.getLogger(__name__)
+
+
+def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
+    """Every Spark setting Trendoff sets, as plain strings (also what `docs/scale-out.md` lists)."""
+    jars = spark_connector_jars(settings.state_dir)
+    conf = {
+        "spark.app.name": app_name,
+        "spark.master": settings.spark_master,
+        "spark.driver.memory": settings.spark_driver_memory,
+        # Jars come from the Maven cache that `trendoff setup` filled, never from Ivy at run time.
+        "spark.jars": ",".join(str(jar) for jar in jars),
+        "spark.sql.extensions": "com.datastax.spark.connector.CassandraSparkExtensions",
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.cassandra.connection.host": ",".join(settings.cassandra_contact_points),
+        "spark.cassandra.connection.port": str(settings.cassandra_port),
+        "spark.cassandra.connection.localDC": settings.cassandra_local_datacenter,
+        "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
+    }
+    if settings.spark_master.startswith("local"):
+        # Locally nothing needs to reach the driver from outside: bind it to loopback only, and
+        # skip the web UI, which binds one more port per session and clashes in parallel tests.
+        conf["spark.driver.host"] = "127.0.0.1"
+        conf["spark.driver.bindAddress"] = "127.0.0.1"
+        conf["spark.ui.enabled"] = "false"
+    if settings.cassandra_username and settings.cassandra_password:
+        conf["spark.cassandra.auth.username"] = settings.cassandra_username
+        conf["spark.cassandra.auth.password"] = settings.cassandra_password.get_secret_value()
+    return conf
+
+
+def build_session(settings: Settings, app_name: str) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    java_executable()  # one clear line if Java is missing, instead of a py4j gateway error
+    # Workers must run this interpreter, not whatever `python3` is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder
+    for key, value in spark_conf(settings, app_name).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session

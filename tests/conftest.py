@@ -1,0 +1,79 @@
+"""Fixtures shared by every test: settings factories, the real local stack, a Spark session.
+
+The stack is brought up once per test session (a stack that is already running is reused and left
+running); every test that touches Kafka or Cassandra gets its own namespace, so topics, keyspaces
+and consumer groups never collide, and the namespace is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+DEV_TWEETS = SHARED_DATA / "ira-tweets-dev.csv.gz"
+
+
+def fresh_namespace(prefix: str = "t") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def make_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
+    """Settings built from keyword overrides only: the developer's environment and .env are ignored."""
+    for name in list(__import__("os").environ):
+        if name.startswith("TRENDOFF_"):
+            monkeypatch.delenv(name)
+
+    def build(**overrides: Any) -> Settings:
+        return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Settings]:
+    """A running local Kafka + Cassandra; started here unless one is already up."""
+    from pipeline.stack import manager
+
+    settings = Settings(_env_file=None, state_dir=REPO_ROOT / ".trendoff")  # type: ignore[call-arg]
+    before = manager.status(settings)
+    started_here = not all(service.ready for service in before)
+    if started_here:
+        manager.up(settings)
+    yield settings
+    if started_here:
+        manager.down(settings)
+
+
+@pytest.fixture
+def namespace_settings(stack: Settings) -> Iterator[Settings]:
+    """Settings with a namespace of its own, initialised (topics, keyspace, tables), dropped after."""
+    from pipeline.admin import drop_namespace, initialise
+
+    settings = stack.model_copy(update={"namespace": fresh_namespace()})
+    initialise(settings)
+    yield settings
+    try:
+        drop_namespace(settings)
+    except Exception:  # noqa: BLE001 - cleanup must not hide the test's own result
+        logger.warning("could not drop namespace %s", settings.namespace, exc_info=True)
+
+
+@pytest.fixture(scope="session")
+def spark(stack: Settings) -> Iterator[Any]:
+    from pipeline.spark import build_session
+
+    session = build_session(stack, "trendoff-tests")
+    yield session
+    session.stop()
