@@ -102,6 +102,12 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.runner import run_app
+
+    return run_app(settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trendoff", description="Real-time social-media trend analytics (lambda architecture)."
@@ -126,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="create the namespace's topics and keyspace")
     init.add_argument("--json", action="store_true", help="machine-readable output")
     init.set_defaults(handler=cmd_init)
+    run = commands.add_parser(
+        "run", help="run the app in the foreground (the stack must be up); Ctrl-C stops it"
+    )
+    run.set_defaults(handler=cmd_run)
     return parser
 
 

@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     x_bearer_token: SecretStr | None = Field(
         None, description="X API v2 bearer token for the live sources. Never logged."
     )
+    app_address: str = Field(
+        "127.0.0.1", description="Address the Streamlit app listens on (loopback by default)."
+    )
+    app_port: int = Field(8501, description="Port the Streamlit app listens on.")
     admin_token: SecretStr | None = Field(
         None, description="When set, the app asks for it before filing a batch refresh."
     )

@@ -8,6 +8,7 @@ and consumer groups never collide, and the namespace is dropped afterwards.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,8 +31,8 @@ def fresh_namespace(prefix: str = "t") -> str:
 
 @pytest.fixture
 def make_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
-    """Settings built from keyword overrides only: the developer's environment and .env are ignored."""
-    for name in list(__import__("os").environ):
+    """Settings from keyword overrides only; the developer's environment and .env are ignored."""
+    for name in list(os.environ):
         if name.startswith("TRENDOFF_"):
             monkeypatch.delenv(name)
 
@@ -47,8 +48,9 @@ def stack() -> Iterator[Settings]:
     from pipeline.stack import manager
 
     settings = Settings(_env_file=None, state_dir=REPO_ROOT / ".trendoff")  # type: ignore[call-arg]
-    before = manager.status(settings)
-    started_here = not all(service.ready for service in before)
+    # Reuse servers that already answer on the configured ports (a developer's running stack,
+    # possibly started from another checkout); otherwise start them and stop them afterwards.
+    started_here = not all(service.ready() for service in manager.services(settings))
     if started_here:
         manager.up(settings)
     yield settings
@@ -58,7 +60,7 @@ def stack() -> Iterator[Settings]:
 
 @pytest.fixture
 def namespace_settings(stack: Settings) -> Iterator[Settings]:
-    """Settings with a namespace of its own, initialised (topics, keyspace, tables), dropped after."""
+    """Settings with a namespace of its own: initialised (topics, tables), dropped afterwards."""
     from pipeline.admin import drop_namespace, initialise
 
     settings = stack.model_copy(update={"namespace": fresh_namespace()})
@@ -66,7 +68,7 @@ def namespace_settings(stack: Settings) -> Iterator[Settings]:
     yield settings
     try:
         drop_namespace(settings)
-    except Exception:  # noqa: BLE001 - cleanup must not hide the test's own result
+    except Exception:  # cleanup must not hide the test's own result
         logger.warning("could not drop namespace %s", settings.namespace, exc_info=True)
 
 
