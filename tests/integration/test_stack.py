@@ -1,4 +1,4 @@
-"""The three real systems, wired as Trendoff wires them: Kafka, Cassandra, and Spark between them."""
+"""The three real systems wired as Trendoff wires them: Kafka, Cassandra, Spark between them."""
 
 from __future__ import annotations
 

@@ -27,7 +27,9 @@ def test_namespace_prefixes_every_name(make_settings, tmp_path: Path) -> None:
     assert settings.checkpoint_dir("master") == tmp_path / "checkpoints" / "demo_1" / "master"
 
 
-@pytest.mark.parametrize("bad", ["Upper", "1starts_with_digit", "has-dash", "has.dot", "", "a" * 41])
+@pytest.mark.parametrize(
+    "bad", ["Upper", "1starts_with_digit", "has-dash", "has.dot", "", "a" * 41]
+)
 def test_namespace_must_be_a_valid_keyspace_name(make_settings, bad: str) -> None:
     with pytest.raises(ValidationError, match="namespace"):
         make_settings(namespace=bad)
