@@ -169,3 +169,16 @@ def test_external_servers_are_not_started(tmp_path: Path) -> None:
     assert services["cassandra"]["managed"] is False
     assert services["kafka"]["pid"] is None
     assert not (tmp_path / "state" / "kafka").exists()
+
+
+def test_server_dying_during_start_up_is_one_clear_line(own_stack_env: dict[str, str]) -> None:
+    env = dict(own_stack_env, TRENDOFF_CASSANDRA_HEAP="not-a-size")  # the JVM refuses to start
+    completed = trendoff(env, "stack", "up")
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert "cassandra exited during start-up" in completed.stderr
+    assert "Invalid initial heap size" in completed.stderr
+    log = Path(env["TRENDOFF_STATE_DIR"]) / "cassandra" / "server.log"
+    assert f"log: {log}" in completed.stderr
+    # Kafka, started alongside, is left running for `down` to stop; nothing is half-recorded.
+    assert status_json(env)["cassandra"]["pid"] is None
