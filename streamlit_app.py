@@ -6,7 +6,9 @@ st.set_page_config(page_title="Trendoff", page_icon=":material/local_cafe:", lay
 
 navigation = st.navigation(
     [
-        st.Page("pages/compare.py", title="Compare accounts", icon=":material/group:", default=True),
+        st.Page(
+            "pages/compare.py", title="Compare accounts", icon=":material/group:", default=True
+        ),
         st.Page("pages/trends.py", title="Topic trends", icon=":material/trending_up:"),
         st.Page("pages/pipeline.py", title="Pipeline", icon=":material/settings:"),
     ]
