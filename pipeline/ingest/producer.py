@@ -1,0 +1,150 @@
+"""Sending posts to Kafka: valid posts as Avro to ``<ns>.posts`` keyed by author (so each author's
+posts stay in order on one partition), rejected input to ``<ns>.posts.dlq`` with its reason.
+
+Delivery is acks=all with idempotence on: a retried send is never written twice. A summary counts
+what was read, produced and rejected (by reason); Ctrl-C flushes what was already handed over.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from kafka import KafkaProducer
+
+from pipeline.admin import require_kafka
+from pipeline.ingest.avro import encode_post
+from pipeline.ingest.model import Post, Rejected
+from pipeline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Chosen by bench/produce.py on the dev data (see BENCHMARKS.md): lz4 cut the bytes on the wire
+# the most per CPU second among the codecs kafka-python ships without extra native packages.
+DEFAULT_COMPRESSION: str | None = None
+
+
+@dataclass
+class ProduceSummary:
+    read: int = 0
+    produced: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    duplicates_seen: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "read": self.read,
+            "produced": self.produced,
+            "rejected": dict(sorted(self.rejected.items())),
+            "rejected_total": sum(self.rejected.values()),
+            "duplicates_seen": self.duplicates_seen,
+            "seconds": round(self.seconds, 3),
+            "posts_per_second": round(self.read / self.seconds) if self.seconds else None,
+            "interrupted": self.interrupted,
+        }
+
+
+def build_producer(settings: Settings, compression: str | None = DEFAULT_COMPRESSION) -> Any:
+    require_kafka(settings)
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.namespace}-producer",
+        acks="all",
+        enable_idempotence=True,
+        compression_type=compression,
+        linger_ms=20,
+        batch_size=512 * 1024,
+        max_request_size=8 * 1024 * 1024,
+    )
+
+
+class ProgressLine:
+    """A one-line progress display on a terminal; silent when stderr is not one."""
+
+    def __init__(self, stream: TextIO = sys.stderr, every_seconds: float = 0.5) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.every = every_seconds
+        self._last = 0.0
+
+    def update(self, summary: ProduceSummary, started: float, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not final and now - self._last < self.every):
+            return
+        self._last = now
+        rate = summary.read / (now - started) if now > started else 0.0
+        self.stream.write(
+            f"\rread {summary.read:,}  produced {summary.produced:,}  "
+            f"rejected {sum(summary.rejected.values()):,}  {rate:,.0f} posts/s"
+            + ("\n" if final else "")
+        )
+        self.stream.flush()
+
+
+def produce(
+    settings: Settings,
+    records: Iterable[Post | Rejected],
+    *,
+    producer: Any | None = None,
+    progress: ProgressLine | None = None,
+    on_error: Callable[[Exception], None] | None = None,
+) -> ProduceSummary:
+    """Send every record; return what happened. The producer is closed unless it was passed in."""
+    own_producer = producer is None
+    producer = producer or build_producer(settings)
+    progress = progress or ProgressLine()
+    summary = ProduceSummary()
+    seen: set[int] = set()
+    failures: list[Exception] = []
+
+    def failed(exc: Exception) -> None:
+        failures.append(exc)
+        if on_error:
+            on_error(exc)
+
+    topic, dead_letters = settings.posts_topic, settings.dead_letter_topic
+    started = time.monotonic()
+    try:
+        for record in records:
+            summary.read += 1
+            if isinstance(record, Rejected):
+                summary.rejected[record.reason.value] += 1
+                producer.send(
+                    dead_letters,
+                    value=record.raw,
+                    headers=[
+                        ("reason", record.reason.value.encode()),
+                        ("origin", record.position.encode()),
+                        ("message", record.message.encode()),
+                        ("stage", b"producer"),
+                    ],
+                ).add_errback(failed)
+            else:
+                fingerprint = hash(record.post_id)
+                if fingerprint in seen:
+                    summary.duplicates_seen += 1
+                seen.add(fingerprint)
+                producer.send(
+                    topic, key=record.author_id.encode(), value=encode_post(record)
+                ).add_errback(failed)
+                summary.produced += 1
+            progress.update(summary, started)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        logger.warning("interrupted: flushing what was already sent")
+    finally:
+        producer.flush()
+        if own_producer:
+            producer.close()
+        summary.seconds = time.monotonic() - started
+        progress.update(summary, started, final=True)
+    if failures:
+        raise RuntimeError(f"{len(failures)} sends failed; first: {failures[0]}")
+    return summary
