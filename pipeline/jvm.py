@@ -122,3 +122,54 @@ def spark_connector_jars(state_dir: Path) -> list[Path]:
     bundled = {artifact_name(jar) for jar in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
     jars = resolve_classpaths(state_dir)["spark"]
     return [jar for jar in jars if artifact_name(jar) not in bundled]
+
+
+UDF_SOURCES = JVM_DIR / "udf" / "src" / "main" / "java"
+
+
+def udf_jar(state_dir: Path) -> Path:
+    """Trendoff's own Spark SQL function(s) as a jar, compiled with javac against pyspark's jars.
+
+    Rebuilt only when a source file changes (the jar's name carries a hash of the sources).
+    """
+    import pyspark
+
+    sources = sorted(UDF_SOURCES.rglob("*.java"))
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
+    jar = state_dir / "jvm" / f"trendoff-udf-{digest}.jar"
+    if jar.exists():
+        return jar
+    javac = require_tool(
+        "javac", "install a Java 17 JDK (Debian: apt-get install openjdk-17-jdk-headless)"
+    )
+    jar_tool = require_tool(
+        "jar", "install a Java 17 JDK (Debian: apt-get install openjdk-17-jdk-headless)"
+    )
+    spark_jars = Path(pyspark.__file__).parent / "jars"
+    classes = state_dir / "jvm" / "udf-classes"
+    shutil.rmtree(classes, ignore_errors=True)
+    classes.mkdir(parents=True)
+    compiled = subprocess.run(
+        [
+            javac,
+            "--release",
+            "11",
+            "-cp",
+            f"{spark_jars}/*",
+            "-d",
+            str(classes),
+            *map(str, sources),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if compiled.returncode != 0:
+        raise TrendoffError(
+            f"compiling Trendoff's Spark functions failed: {compiled.stderr.strip()}"
+        )
+    subprocess.run([jar_tool, "--create", "--file", str(jar), "-C", str(classes), "."], check=True)
+    for stale in jar.parent.glob("trendoff-udf-*.jar"):
+        if stale != jar:
+            stale.unlink()
+    return jar

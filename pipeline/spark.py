@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from pipeline.jvm import java_executable, spark_connector_jars
+from pipeline.jvm import java_executable, spark_connector_jars, udf_jar
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     """Every Spark setting Trendoff sets, as plain strings (also what `docs/scale-out.md` lists)."""
-    jars = spark_connector_jars(settings.state_dir)
+    jars = [*spark_connector_jars(settings.state_dir), udf_jar(settings.state_dir)]
     conf = {
         "spark.app.name": app_name,
         "spark.master": settings.spark_master,
@@ -59,4 +59,16 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
+    register_functions(session)
     return session
+
+
+def register_functions(session: SparkSession) -> None:
+    """Trendoff's JVM functions, callable from Spark SQL (see jvm/udf)."""
+    from pyspark.sql.types import StringType
+
+    from pipeline.text.spark_tokens import NORMALIZE_FUNCTION
+
+    session.udf.registerJavaFunction(
+        NORMALIZE_FUNCTION, "io.trendoff.udf.NormalizeText", StringType()
+    )

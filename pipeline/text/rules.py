@@ -1,0 +1,38 @@
+"""The text rules as data both implementations share: character classes and patterns.
+
+Written once here so that the pure-Python reference (``tokenize``) and the Spark SQL twin
+(``spark_tokens``) cannot drift apart. Patterns use only what Python's ``re`` and Java's regex
+read the same way; the Unicode classes are spelled ``\\p{..}`` for Java and built from
+``unicodedata`` for Python (see ``tokenize``).
+"""
+
+from __future__ import annotations
+
+# Apostrophes that may sit inside a word ("don't", "l’eau"); stripped at a word's ends.
+APOSTROPHES = "'\u2019"
+# ASCII white space only, spelled out: Java's \s and Python's \s disagree on Unicode spaces.
+URL_END = " \t\n\r\f\u000b"
+URL_PREFIXES = ("https://", "http://", "www.")
+# Java spellings of the word-character classes (letters, combining marks, digits/numbers, "_").
+JAVA_WORD_CHARS = r"\p{L}\p{M}\p{N}_"
+JAVA_LETTER = r"\p{L}"
+MIN_WORD_LENGTH = 2
+FINAL_SIGMA, SIGMA = "\u03c2", "\u03c3"
+STOP_WORD_LANGUAGES = (
+    "english",
+    "russian",
+    "german",
+    "ukrainian",
+    "spanish",
+    "french",
+    "italian",
+)
+
+
+def java_url_pattern() -> str:
+    end = "".join(_java_escape(char) for char in URL_END)
+    return r"(?:https?://|www\.)[^" + end + "]*"
+
+
+def _java_escape(char: str) -> str:
+    return f"\\x{{{ord(char):x}}}"

@@ -1,0 +1,95 @@
+"""The text rules as Spark SQL column expressions: the JVM twin of :mod:`pipeline.text.tokenize`.
+
+Step 1 (NFKC, lower case, σ) is Trendoff's Java function ``trendoff_normalize`` (jvm/udf; Spark
+SQL has no Unicode normalisation); every other step is a built-in Spark SQL function with Java
+regular expressions. No Python runs per row.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from pipeline.text.rules import (
+    APOSTROPHES,
+    JAVA_LETTER,
+    JAVA_WORD_CHARS,
+    MIN_WORD_LENGTH,
+    java_url_pattern,
+)
+from pipeline.text.tokenize import STOP_WORDS
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column
+
+NORMALIZE_FUNCTION = "trendoff_normalize"
+
+
+def _lit(value: str) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.lit(value)
+
+
+def normalized(text: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.call_udf(NORMALIZE_FUNCTION, text)
+
+
+def _without_urls(text: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.regexp_replace(normalized(text), _lit(java_url_pattern()), _lit(" "))
+
+
+def _without_mentions(text: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.regexp_replace(_without_urls(text), _lit(f"@[{JAVA_WORD_CHARS}]+"), _lit(" "))
+
+
+def mention_tokens(text: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.regexp_extract_all(_without_urls(text), _lit(f"@([{JAVA_WORD_CHARS}]+)"), F.lit(1))
+
+
+def hashtag_tokens(text: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.regexp_extract_all(_without_mentions(text), _lit(f"#([{JAVA_WORD_CHARS}]+)"), F.lit(1))
+
+
+def candidate_tokens(text: Column) -> Column:
+    """Step 4: runs of word characters and apostrophes, apostrophes stripped at both ends."""
+    from pyspark.sql import functions as F
+
+    runs = F.regexp_extract_all(
+        _without_mentions(text), _lit(f"[{JAVA_WORD_CHARS}{APOSTROPHES}]+"), F.lit(0)
+    )
+    ends = f"^[{APOSTROPHES}]+|[{APOSTROPHES}]+$"
+    stripped = F.transform(runs, lambda token: F.regexp_replace(token, _lit(ends), _lit("")))
+    return F.filter(stripped, lambda token: F.length(token) > 0)
+
+
+@cache
+def _stop_words() -> list[str]:
+    return sorted(STOP_WORDS)
+
+
+def word_tokens(text: Column) -> Column:
+    """Step 5: candidates with a letter, at least two code points, not a stop-word.
+
+    ``isin`` over thousands of literals becomes a hash-set lookup (Spark's InSet), not a scan.
+    """
+    from pyspark.sql import functions as F
+
+    return F.filter(
+        candidate_tokens(text),
+        lambda token: (
+            (F.length(token) >= MIN_WORD_LENGTH)
+            & token.rlike(JAVA_LETTER)
+            & ~token.isin(_stop_words())
+        ),
+    )

@@ -1,0 +1,134 @@
+"""The Spark SQL text rules give exactly the pure-Python reference's tokens and topics."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.text import categories_of, load_lexicon, tokenize
+from pipeline.text.spark_tokens import hashtag_tokens, mention_tokens, word_tokens
+from pipeline.text.spark_topics import topic_categories
+
+pytestmark = pytest.mark.integration
+
+# Scripts and symbols the generator draws from: Latin (with accents and ligatures), Greek,
+# Cyrillic, Arabic, CJK, combining marks, punctuation and spaces, fullwidth forms, enclosed
+# numbers and emoji.
+RANGES = [
+    (0x20, 0x7E), (0xA0, 0x24F), (0x300, 0x36F), (0x370, 0x3FF), (0x400, 0x4FF),
+    (0x600, 0x6FF), (0x2000, 0x206F), (0x2460, 0x24FF), (0x3040, 0x30FF), (0x4E00, 0x4E80),
+    (0xFB00, 0xFB06), (0xFF01, 0xFF5E), (0x1F300, 0x1F64F),
+]  # fmt: skip
+FRAGMENTS = [
+    "https://t.co/x", "http://a.b/c?d=1", "www.example.com/p", "@user_1", "#coffee", "#Red",
+    " ", "  ", "\n", "'", "’", "''", "Red Bull", "coffee", "ΣΟΦΟΣ", "İ", "ﬁ", "７", "e\u0301",
+    "кофе", "7 up", "#", "@", "don't", "l’eau",
+]  # fmt: skip
+
+
+def _class(char: str) -> str:
+    major = unicodedata.category(char)[0]
+    return major if major in "LMN" else "other"
+
+
+@pytest.fixture(scope="module")
+def alphabet(spark) -> list[str]:
+    """Code points Java 17 (Unicode 13) and this Python (Unicode 14) classify alike."""
+    jvm_character = spark.sparkContext._jvm.java.lang.Character
+    letter, mark, number = {1, 2, 3, 4, 5}, {6, 7, 8}, {9, 10, 11}
+    agreed = []
+    for low, high in RANGES:
+        for code in range(low, high + 1):
+            char = chr(code)
+            if unicodedata.category(char) in ("Cn", "Cs", "Co") or not jvm_character.isDefined(
+                code
+            ):
+                continue
+            kind = jvm_character.getType(code)
+            java = (
+                "L"
+                if kind in letter
+                else "M"
+                if kind in mark
+                else "N"
+                if kind in number
+                else "other"
+            )
+            if java == _class(char):
+                agreed.append(char)
+    return agreed
+
+
+def spark_results(spark, texts: list[str], lexicon) -> list[tuple]:
+    from pyspark.sql import functions as F
+
+    frame = spark.createDataFrame(list(enumerate(texts)), "i long, text string")
+    text = F.col("text")
+    rows = frame.select(
+        "i",
+        word_tokens(text).alias("words"),
+        mention_tokens(text).alias("mentions"),
+        hashtag_tokens(text).alias("hashtags"),
+        topic_categories(text, lexicon).alias("topics"),
+    ).collect()
+    by_index = {row.i: row for row in rows}
+    return [
+        (
+            tuple(by_index[i].words),
+            tuple(by_index[i].mentions),
+            tuple(by_index[i].hashtags),
+            list(by_index[i].topics),
+        )
+        for i in range(len(texts))
+    ]
+
+
+def reference_results(texts: list[str], lexicon) -> list[tuple]:
+    results = []
+    for text in texts:
+        tokens = tokenize(text)
+        results.append(
+            (tokens.words, tokens.mentions, tokens.hashtags, categories_of(text, lexicon))
+        )
+    return results
+
+
+def test_regression_corpus(spark) -> None:
+    lexicon = load_lexicon()
+    texts = [
+        "ΟΔΟΣ οδός ΣΟΦΟΣ", "İstanbul’da çay", "ﬁne ①st ＣＯＦＦＥＥ", "@a@b #x#y",
+        "https://t.co/x?y=1\u00a0after www.a.b\tc", "l’'eau'' '’ rock'n'roll", "ǅemal Straße",
+        "Red\nBull", "#red #bull", "7 Up", "кофе и чай", "e\u0301te\u0301", "", "   ",
+        "☕☕ coffee☕tea", "x_y __ _", "١٢٣ قهوة", "日本のお茶",
+    ]  # fmt: skip
+    assert spark_results(spark, texts, lexicon) == reference_results(texts, lexicon)
+
+
+@pytest.fixture(scope="module")
+def texts_strategy(alphabet):
+    piece = st.one_of(
+        st.text(alphabet=st.sampled_from(alphabet), min_size=1, max_size=12),
+        st.sampled_from(FRAGMENTS),
+    )
+    return st.lists(st.lists(piece, max_size=12).map("".join), min_size=150, max_size=250)
+
+
+def test_spark_equals_reference_on_generated_text(spark, texts_strategy) -> None:
+    lexicon = load_lexicon()
+
+    @settings(
+        max_examples=12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(texts=texts_strategy)
+    def check(texts: list[str]) -> None:
+        spark_side = spark_results(spark, texts, lexicon)
+        reference = reference_results(texts, lexicon)
+        for text, got, expected in zip(texts, spark_side, reference, strict=True):
+            assert got == expected, repr(text)
+
+    check()
