@@ -10,12 +10,16 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from pipeline.errors import TrendoffError
 from pipeline.logs import configure_logging
 from pipeline.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pipeline.views import SharedWord
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +32,13 @@ def _emit_json(payload: object) -> None:
 
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.jvm import java_executable, resolve_classpaths
+    from pipeline.jvm import java_executable, resolve_classpaths, udf_jar
 
     java_executable()
     classpaths = resolve_classpaths(settings.state_dir, force=args.force)
     for module, jars in classpaths.items():
         print(f"{module}: {len(jars)} jars")
+    print(f"spark functions: {udf_jar(settings.state_dir).name}")
     return 0
 
 
@@ -102,10 +107,185 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.ingest import producer
+    from pipeline.ingest.sources import open_source, pacing
+
+    if args.source in ("csv", "jsonl") and not args.paths:
+        raise TrendoffError(f"--source {args.source} needs at least one file path")
+    if args.source in ("x-stream", "x-timeline"):
+        from pipeline.ingest.sources.x_api import open_x_source
+
+        source = open_x_source(args.source, settings, users=args.users)
+    else:
+        source = open_source(
+            args.source,
+            args.paths,
+            fmt=args.format,
+            mapping=producer_mapping(args.map),
+            seed=args.seed,
+            limit=args.limit if args.source == "synthetic" else None,
+        )
+    records = source.records()
+    if args.limit is not None and args.source != "synthetic":
+        records = pacing.limit(records, args.limit)
+    if args.retime == "now":
+        records = pacing.retime_now(records)
+    if args.rate:
+        records = pacing.rate(records, args.rate)
+    elif args.speedup:
+        records = pacing.speedup(records, args.speedup)
+    summary = producer.produce(settings, records)
+    if args.json:
+        _emit_json(summary.to_json())
+    else:
+        rejected = ", ".join(f"{k}: {v}" for k, v in sorted(summary.rejected.items())) or "none"
+        print(
+            f"read {summary.read}, produced {summary.produced}, rejected {rejected}, "
+            f"duplicates seen {summary.duplicates_seen}, {summary.seconds:.1f} s"
+        )
+    return 130 if summary.interrupted else 0
+
+
+def producer_mapping(items: list[str] | None) -> dict[str, str] | None:
+    if not items:
+        return None
+    from pipeline.ingest.sources.csv import parse_mapping
+
+    return parse_mapping(items)
+
+
+def cmd_topic_tail(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.ingest.tail import tail
+
+    for line in tail(settings, args.n, dead_letters=args.dlq):
+        print(line)
+    return 0
+
+
+def cmd_master(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.jobs import master
+
+    master.run(settings, available_now=args.available_now)
+    return 0
+
+
+def cmd_speed(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.jobs import speed
+
+    speed.run(settings, available_now=args.available_now)
+    return 0
+
+
+def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.jobs import batch
+
+    if args.every:
+        from pipeline.jobs.scheduler import parse_duration, run_every
+
+        run_every(settings, parse_duration(args.every))
+        return 0
+    result = batch.run_once(settings, force=args.force)
+    if args.json:
+        _emit_json(result.to_json())
+    else:
+        print(
+            f"batch {result.status}: slot {result.slot}, high-water {result.high_water}, "
+            f"{result.posts_counted} posts, {result.rows_written} rows in {result.seconds:.1f} s"
+        )
+    return 0
+
+
+def _shared_json(a: str, b: str, words: list[SharedWord]) -> dict[str, object]:
+    return {
+        "a": a,
+        "b": b,
+        "words": [
+            {"word": w.word, "a": w.count_a, "b": w.count_b, "combined": w.combined} for w in words
+        ],
+    }
+
+
+def _print_shared(payload: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        _emit_json(payload)
+        return
+    words = payload["words"]
+    assert isinstance(words, list)
+    print(f"{'word':<24} {payload['a']:>12} {payload['b']:>12}")
+    for word in words:
+        print(f"{word['word']:<24} {word['a']:>12} {word['b']:>12}")
+
+
+def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.serving import Serving
+
+    with Serving(settings) as serving:
+        if args.what == "shared":
+            words = serving.shared_words(args.a, args.b, args.n)
+            _print_shared(_shared_json(args.a, args.b, words), args.json)
+        elif args.what == "topics":
+            totals = serving.topic_totals()
+            if args.json:
+                _emit_json({"topics": totals})
+            else:
+                for category, count in totals.items():
+                    print(f"{category:<24} {count:>10}")
+        else:
+            accounts = serving.accounts(args.search, args.limit)
+            if args.json:
+                _emit_json({"accounts": [account.to_json() for account in accounts]})
+            else:
+                for account in accounts:
+                    print(f"{account.handle:<32} {account.posts:>8}")
+    return 0
+
+
+def cmd_reference(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import reference
+
+    recount = reference.recount(args.file, fmt=args.format, lexicon_path=settings.lexicon_path)
+    if args.what == "shared":
+        words = recount.shared_words(args.a, args.b, args.n)
+        _print_shared(_shared_json(args.a, args.b, words), args.json)
+    else:
+        totals = recount.topic_totals()
+        if args.json:
+            _emit_json({"topics": totals})
+        else:
+            for category, count in totals.items():
+                print(f"{category:<24} {count:>10}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.runner import run_app
 
     return run_app(settings)
+
+
+def _add_view_commands(
+    parser: argparse.ArgumentParser, *, handler: Handler, with_file: bool
+) -> None:
+    views = parser.add_subparsers(dest="what", required=True, metavar="VIEW")
+    shared = views.add_parser("shared", help="words two accounts both use most")
+    topics = views.add_parser("topics", help="posts per topic category")
+    targets = [shared, topics]
+    if with_file:
+        for target in targets:
+            target.add_argument("file", help="the input file (CSV, gzip or not)")
+            target.add_argument("--format", default="auto", help="CSV profile: ira, fth or auto")
+    shared.add_argument("a", help="first account handle")
+    shared.add_argument("b", help="second account handle")
+    shared.add_argument("-n", type=int, default=20, help="how many words (default 20)")
+    if not with_file:
+        accounts = views.add_parser("accounts", help="accounts by post count")
+        accounts.add_argument("--search", default="", help="part of a handle")
+        accounts.add_argument("--limit", type=int, default=50)
+        targets.append(accounts)
+    for target in targets:
+        target.add_argument("--json", action="store_true", help="machine-readable output")
+        target.set_defaults(handler=handler)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +312,70 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="create the namespace's topics and keyspace")
     init.add_argument("--json", action="store_true", help="machine-readable output")
     init.set_defaults(handler=cmd_init)
+    produce = commands.add_parser("produce", help="send posts from a source to Kafka as Avro")
+    produce.add_argument(
+        "--source",
+        choices=["csv", "jsonl", "x-stream", "x-timeline", "synthetic"],
+        default="synthetic",
+        help="where posts come from (default: the synthetic demo generator)",
+    )
+    produce.add_argument("paths", nargs="*", help="input files (csv, jsonl)")
+    produce.add_argument("--format", default="auto", help="CSV profile: ira, fth or auto")
+    produce.add_argument(
+        "--map", action="append", metavar="FIELD=COLUMN", help="CSV column for a post field"
+    )
+    produce.add_argument("--users", default="", help="x-timeline: comma-separated handles")
+    produce.add_argument("--seed", type=int, default=0, help="synthetic: random seed")
+    pace = produce.add_mutually_exclusive_group()
+    pace.add_argument("--rate", type=float, help="posts per second")
+    pace.add_argument("--speedup", type=float, help="replay created_at gaps X times faster")
+    produce.add_argument("--limit", type=int, help="stop after N records")
+    produce.add_argument(
+        "--retime", choices=["now"], help="shift created_at so the first post is now"
+    )
+    produce.add_argument("--json", action="store_true", help="one JSON summary at the end")
+    produce.set_defaults(handler=cmd_produce)
+
+    topic = commands.add_parser("topic", help="look at the posts topic")
+    topic_commands = topic.add_subparsers(dest="topic_command", required=True, metavar="ACTION")
+    tail = topic_commands.add_parser("tail", help="decode and print the newest posts")
+    tail.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    tail.add_argument("--dlq", action="store_true", help="the dead letters instead")
+    tail.set_defaults(handler=cmd_topic_tail)
+
+    for name, handler, text in (
+        ("master", cmd_master, "stream every post from Kafka into the master dataset"),
+        ("speed", cmd_speed, "stream fresh speed views from Kafka"),
+    ):
+        job = commands.add_parser(name, help=text)
+        job.add_argument(
+            "--available-now",
+            action="store_true",
+            help="process what Kafka holds now, then exit (tests, backfills)",
+        )
+        job.set_defaults(handler=handler)
+
+    batch = commands.add_parser("batch", help="recompute the batch views into the inactive slot")
+    when = batch.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true", help="one run, then exit (the default)")
+    when.add_argument(
+        "--every",
+        metavar="INTERVAL",
+        help="keep running: a run every INTERVAL (e.g. 15m) and on refresh requests from the app",
+    )
+    batch.add_argument(
+        "--force", action="store_true", help="recompute even if the high-water mark did not move"
+    )
+    batch.add_argument("--json", action="store_true", help="machine-readable output")
+    batch.set_defaults(handler=cmd_batch)
+
+    query = commands.add_parser("query", help="ask the serving layer (batch + speed views)")
+    _add_view_commands(query, handler=cmd_query, with_file=False)
+    reference = commands.add_parser(
+        "reference", help="recount straight from an input file (the ground truth for `query`)"
+    )
+    _add_view_commands(reference, handler=cmd_reference, with_file=True)
+
     run = commands.add_parser(
         "run", help="run the app in the foreground (the stack must be up); Ctrl-C stops it"
     )

@@ -110,6 +110,23 @@ class Settings(BaseSettings):
         4, ge=1, description="spark.sql.shuffle.partitions for every job."
     )
 
+    # Lambda layers
+    ingest_window_seconds: int = Field(
+        60,
+        ge=1,
+        description="Ingest window W: speed rows are keyed by Kafka append time floored to W, and "
+        "the batch high-water mark is always a multiple of W.",
+    )
+    lexicon_path: Path | None = Field(
+        None, description="Topic lexicon TOML file; unset means the built-in `drinks` lexicon."
+    )
+    stream_trigger_seconds: int = Field(
+        5, ge=1, description="Micro-batch interval of the speed and master jobs."
+    )
+    stream_max_offsets_per_trigger: int = Field(
+        200_000, ge=1, description="Most Kafka records one micro-batch reads (bounds memory)."
+    )
+
     # Sources and app
     x_bearer_token: SecretStr | None = Field(
         None, description="X API v2 bearer token for the live sources. Never logged."

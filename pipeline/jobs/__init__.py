@@ -1,0 +1,1 @@
+"""The Spark jobs: master dataset and speed layer (Structured Streaming), batch layer."""

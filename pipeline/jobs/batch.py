@@ -1,0 +1,255 @@
+"""``trendoff batch``: recompute the batch views from the master dataset into the inactive slot.
+
+A run (1) derives the high-water mark H from the master job's progress and Kafka's end offsets,
+(2) truncates the inactive slot, (3) counts every post appended before H into it, and (4) flips the
+active slot and H together in one single-row write. Serving reads whichever slot is active, so it
+never sees a half-written slot; a run killed before (4) leaves the old slot serving, and the next
+run simply starts over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from kafka import KafkaConsumer, TopicPartition
+
+from pipeline.cassandra import build_cluster
+from pipeline.errors import TrendoffError
+from pipeline.jobs.aggregates import account_activity, topic_posts, word_uses
+from pipeline.jobs.stream import CASSANDRA_FORMAT, write_table
+from pipeline.settings import Settings
+from pipeline.spark import build_session
+from pipeline.text import load_lexicon
+from pipeline.views import PartitionProgress, high_water_mark
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
+    from pyspark.sql import SparkSession
+
+logger = logging.getLogger(__name__)
+
+STATE_ID = "current"
+VIEWS = ("batch_words", "batch_topics", "batch_accounts")
+# Broker and batch host clocks may differ a little; a caught-up partition's bound is taken this
+# much before the moment the end offsets were read.
+CLOCK_SKEW_MARGIN = timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
+class BatchState:
+    active_slot: int | None
+    high_water: datetime | None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: uuid.UUID
+    status: str  # succeeded | skipped
+    slot: int | None
+    high_water: datetime | None
+    posts_counted: int
+    rows_written: int
+    seconds: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "run_id": str(self.run_id),
+            "status": self.status,
+            "slot": self.slot,
+            "high_water": self.high_water.isoformat() if self.high_water else None,
+            "posts_counted": self.posts_counted,
+            "rows_written": self.rows_written,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """cassandra-driver returns naive datetimes that are UTC; make them say so."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def read_state(session: Session) -> BatchState:
+    row = session.execute(
+        "SELECT active_slot, high_water FROM batch_state WHERE id = %s", (STATE_ID,)
+    ).one()
+    if row is None:
+        return BatchState(None, None)
+    return BatchState(row.active_slot, as_utc(row.high_water))
+
+
+def master_progress(
+    session: Session, settings: Settings
+) -> tuple[list[PartitionProgress], datetime]:
+    written = {
+        row.kafka_partition: row
+        for row in session.execute(
+            "SELECT kafka_partition, max_offset, max_append_time FROM job_progress WHERE job = %s",
+            ("master",),
+        )
+    }
+    checked_at = datetime.now(UTC) - CLOCK_SKEW_MARGIN
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        partitions = consumer.partitions_for_topic(settings.posts_topic) or set()
+        ends = consumer.end_offsets([TopicPartition(settings.posts_topic, p) for p in partitions])
+    finally:
+        consumer.close()
+    progress = []
+    for topic_partition, end in ends.items():
+        row = written.get(topic_partition.partition)
+        progress.append(
+            PartitionProgress(
+                partition=topic_partition.partition,
+                max_offset=row.max_offset if row else None,
+                max_append_time=as_utc(row.max_append_time) if row else None,
+                end_offset=end,
+            )
+        )
+    return progress, checked_at
+
+
+class RunLog:
+    """The run's row in ``batch_runs``, updated as it goes (the app shows it)."""
+
+    def __init__(self, session: Session, run_id: uuid.UUID, requested_by: str) -> None:
+        self.session = session
+        self.run_id = run_id
+        self._update = session.prepare(
+            "UPDATE batch_runs SET status = ?, step = ?, slot = ?, high_water = ?, "
+            "rows_written = ?, posts_counted = ?, finished_at = ?, error = ? "
+            "WHERE bucket = 0 AND run_id = ?"
+        )
+        session.execute(
+            "INSERT INTO batch_runs (bucket, run_id, status, step, started_at, requested_by) "
+            "VALUES (0, %s, 'running', 'starting', %s, %s)",
+            (run_id, datetime.now(UTC), requested_by),
+        )
+
+    def update(
+        self,
+        status: str,
+        step: str,
+        *,
+        slot: int | None = None,
+        high_water: datetime | None = None,
+        rows: int | None = None,
+        posts: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        finished = datetime.now(UTC) if status != "running" else None
+        self.session.execute(
+            self._update,
+            (status, step, slot, high_water, rows, posts, finished, error, self.run_id),
+        )
+        logger.info("batch run %s: %s (%s)", self.run_id, step, status)
+
+
+def mark_interrupted_runs(session: Session) -> None:
+    """A run still 'running' when a new one starts was killed: say so in the history."""
+    for row in session.execute("SELECT run_id, status FROM batch_runs WHERE bucket = 0"):
+        if row.status == "running":
+            session.execute(
+                "UPDATE batch_runs SET status = 'interrupted', finished_at = %s "
+                "WHERE bucket = 0 AND run_id = %s",
+                (datetime.now(UTC), row.run_id),
+            )
+
+
+def run_once(
+    settings: Settings,
+    *,
+    spark: SparkSession | None = None,
+    force: bool = False,
+    requested_by: str = "cli",
+) -> RunResult:
+    from pyspark.sql import functions as F
+
+    started = time.monotonic()
+    run_id = uuid.uuid1()
+    cluster = build_cluster(settings, request_timeout=120.0)
+    session = cluster.connect(settings.keyspace)
+    try:
+        mark_interrupted_runs(session)
+        log = RunLog(session, run_id, requested_by)
+        state = read_state(session)
+        progress, checked_at = master_progress(session, settings)
+        high_water = high_water_mark(progress, checked_at, settings.ingest_window_seconds)
+        if high_water is None or (
+            not force and state.high_water is not None and high_water <= state.high_water
+        ):
+            log.update("skipped", "nothing new below the high-water mark", high_water=high_water)
+            return RunResult(
+                run_id,
+                "skipped",
+                state.active_slot,
+                state.high_water,
+                0,
+                0,
+                time.monotonic() - started,
+            )
+
+        slot = 0 if state.active_slot in (None, 1) else 1
+        log.update("running", f"truncating slot {slot}", slot=slot, high_water=high_water)
+        for view in VIEWS:
+            session.execute(f"TRUNCATE {view}_{slot}")
+
+        spark = spark or build_session(settings, "trendoff-batch")
+        lexicon = load_lexicon(settings.lexicon_path)
+        posts = (
+            spark.read.format(CASSANDRA_FORMAT)
+            .options(keyspace=settings.keyspace, table="posts")
+            .load()
+            .select("author_handle", "text", "created_at", "append_time")
+            .where(F.col("append_time") < F.lit(high_water))
+            .persist()
+        )
+        try:
+            counted = posts.count()
+            rows = 0
+            for view, frame in (
+                ("batch_words", word_uses(posts, [])),
+                ("batch_topics", topic_posts(posts, [], lexicon)),
+                ("batch_accounts", account_activity(posts, [])),
+            ):
+                log.update("running", f"writing {view}_{slot}", slot=slot, high_water=high_water)
+                frame = frame.persist()
+                rows += frame.count()
+                write_table(frame, settings, f"{view}_{slot}")
+                frame.unpersist()
+        finally:
+            posts.unpersist()
+
+        # The flip: one single-row write, so readers see either the old slot and H or the new.
+        session.execute(
+            "INSERT INTO batch_state (id, active_slot, high_water, run_id, flipped_at) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (STATE_ID, slot, high_water, run_id, datetime.now(UTC)),
+        )
+        log.update(
+            "succeeded", "slot flipped", slot=slot, high_water=high_water, rows=rows, posts=counted
+        )
+        return RunResult(
+            run_id, "succeeded", slot, high_water, counted, rows, time.monotonic() - started
+        )
+    except TrendoffError:
+        raise
+    except Exception as exc:
+        message = (str(exc).splitlines() or [type(exc).__name__])[0][:500]
+        # Best effort: the history says the run failed; the error itself is what the user needs.
+        with contextlib.suppress(Exception):
+            session.execute(
+                "UPDATE batch_runs SET status = 'failed', error = %s, finished_at = %s "
+                "WHERE bucket = 0 AND run_id = %s",
+                (message, datetime.now(UTC), run_id),
+            )
+        raise TrendoffError(f"batch run {run_id} failed: {message}") from exc
+    finally:
+        cluster.shutdown()

@@ -1,0 +1,89 @@
+"""``trendoff master``: every valid post from Kafka into the master dataset (Cassandra ``posts``).
+
+Each micro-batch writes its posts with WRITETIME = the message's append time, so a replayed batch
+and a re-sent post both rewrite rows to the same final state; then records how far it got per
+partition (the batch layer's high-water mark is derived from that); then sets apart messages that
+did not decode as dead letters with their reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from pipeline.jobs.stream import ProgressWriter, run_stream, valid_posts, write_table
+from pipeline.settings import Settings
+from pipeline.spark import build_session
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+logger = logging.getLogger(__name__)
+
+JOB = "master"
+
+
+def handle_micro_batch(
+    decoded: DataFrame, micro_batch: int, settings: Settings, progress: ProgressWriter
+) -> None:
+    from pyspark.sql import functions as F
+
+    decoded = decoded.persist()
+    try:
+        posts = valid_posts(decoded).withColumn(
+            "write_time_us", F.unix_micros(F.col("append_time"))
+        )
+        write_table(posts, settings, "posts", writetime="write_time_us")
+        dead = decoded.where(F.col("dead_letter_reason").isNotNull())
+        dead_count = dead.count()
+        if dead_count:
+            send_dead_letters(dead, settings)
+        partitions = progress.record(decoded, micro_batch)
+        logger.info(
+            "master micro-batch %d: %d partitions advanced, %d dead letters",
+            micro_batch,
+            partitions,
+            dead_count,
+        )
+    finally:
+        decoded.unpersist()
+
+
+def send_dead_letters(dead: DataFrame, settings: Settings) -> None:
+    """Undecodable messages go to the dead-letter topic: raw bytes, reason and origin kept."""
+    from pyspark.sql import functions as F
+
+    origin = F.format_string(
+        "%s:%d:%d", F.lit(settings.posts_topic), F.col("kafka_partition"), F.col("kafka_offset")
+    )
+    headers = F.array(
+        F.struct(
+            F.lit("reason").alias("key"), F.encode("dead_letter_reason", "UTF-8").alias("value")
+        ),
+        F.struct(F.lit("origin").alias("key"), F.encode(origin, "UTF-8").alias("value")),
+        F.struct(F.lit("stage").alias("key"), F.encode(F.lit(JOB), "UTF-8").alias("value")),
+    )
+    (
+        dead.select(F.col("value"), headers.alias("headers"))
+        .write.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .option("topic", settings.dead_letter_topic)
+        .option("includeHeaders", "true")
+        .save()
+    )
+
+
+def run(settings: Settings, *, available_now: bool) -> None:
+    spark = build_session(settings, f"trendoff-{JOB}")
+    progress = ProgressWriter(settings, JOB)
+    try:
+        query = run_stream(
+            spark,
+            settings,
+            JOB,
+            lambda frame, batch_id: handle_micro_batch(frame, batch_id, settings, progress),
+            available_now=available_now,
+        )
+        query.awaitTermination()
+    finally:
+        progress.close()

@@ -1,0 +1,79 @@
+"""``trendoff batch --every 15m``: run the batch layer on a timer and on requests from the app.
+
+Between runs it polls ``batch_requests`` every few seconds; the oldest pending request starts a run
+at once and is marked with that run's id. One Spark session serves every run of the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import timedelta
+
+from pipeline.cassandra import build_cluster
+from pipeline.errors import TrendoffError
+from pipeline.jobs.batch import RunResult, run_once
+from pipeline.settings import Settings
+from pipeline.spark import build_session
+
+logger = logging.getLogger(__name__)
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+POLL_SECONDS = 3.0
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``2h``, ``1d`` -> timedelta; anything else is a clear error."""
+    match = _DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise TrendoffError(
+            f"cannot read the interval {text!r}", hint="write it like 90s, 15m, 2h or 1d"
+        )
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def run_every(settings: Settings, interval: timedelta, *, max_runs: int | None = None) -> None:
+    spark = build_session(settings, "trendoff-batch")
+    cluster = build_cluster(settings)
+    session = cluster.connect(settings.keyspace)
+    pending = session.prepare(
+        "SELECT requested_at, requested_by, status FROM batch_requests WHERE bucket = 0"
+    )
+    mark = session.prepare(
+        "UPDATE batch_requests SET status = ?, run_id = ? WHERE bucket = 0 AND requested_at = ?"
+    )
+    runs = 0
+    next_due = time.monotonic()
+    try:
+        while max_runs is None or runs < max_runs:
+            requests = [row for row in session.execute(pending) if row.status == "pending"]
+            due = time.monotonic() >= next_due
+            if not requests and not due:
+                time.sleep(POLL_SECONDS)
+                continue
+            request = min(requests, key=lambda row: row.requested_at.time) if requests else None
+            requested_by = request.requested_by if request else "schedule"
+            if request is not None:
+                session.execute(mark, ("taken", None, request.requested_at))
+            try:
+                result: RunResult | None = run_once(
+                    settings, spark=spark, force=request is not None, requested_by=requested_by
+                )
+            except TrendoffError as exc:
+                logger.error("%s", exc.one_line())
+                result = None
+            if request is not None:
+                session.execute(
+                    mark,
+                    (
+                        "done" if result else "failed",
+                        result.run_id if result else None,
+                        request.requested_at,
+                    ),
+                )
+            runs += 1
+            next_due = time.monotonic() + interval.total_seconds()
+    finally:
+        cluster.shutdown()

@@ -1,0 +1,256 @@
+"""The serving layer: every answer = the active batch slot (posts appended before H) + the speed
+rows of ingest windows at or after H. Prepared statements only; the merge itself is the pure
+:func:`pipeline.views.merge_counts`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pipeline.cassandra import build_cluster
+from pipeline.jobs.batch import STATE_ID, as_utc
+from pipeline.settings import Settings
+from pipeline.text import Lexicon, load_lexicon
+from pipeline.views import (
+    EPOCH,
+    SharedWord,
+    bucket_series,
+    merge_counts,
+    rank_counts,
+    rank_shared_words,
+)
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Cluster, Session
+
+logger = logging.getLogger(__name__)
+
+SLOTS = (0, 1)
+
+
+@dataclass(frozen=True)
+class Account:
+    handle: str
+    posts: int
+    first_post: datetime | None
+    last_post: datetime | None
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        for key in ("first_post", "last_post"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Which batch slot serves and up to which append time it counts (None: no batch yet)."""
+
+    slot: int | None
+    high_water: datetime | None
+
+
+class Serving:
+    def __init__(self, settings: Settings, lexicon: Lexicon | None = None) -> None:
+        self.settings = settings
+        self.lexicon = lexicon or load_lexicon(settings.lexicon_path)
+        self._cluster: Cluster = build_cluster(settings)
+        self.session: Session = self._cluster.connect(settings.keyspace)
+        prepare = self.session.prepare
+        self._state = prepare("SELECT active_slot, high_water FROM batch_state WHERE id = ?")
+        self._batch_words = {
+            slot: prepare(f"SELECT word, uses FROM batch_words_{slot} WHERE author = ?")
+            for slot in SLOTS
+        }
+        self._batch_topics = {
+            slot: prepare(f"SELECT minute, posts FROM batch_topics_{slot} WHERE category = ?")
+            for slot in SLOTS
+        }
+        self._batch_accounts = {
+            slot: prepare(
+                "SELECT author, posts, first_post, last_post "
+                f"FROM batch_accounts_{slot} WHERE bucket = 0"
+            )
+            for slot in SLOTS
+        }
+        self._speed_words = prepare(
+            "SELECT window_start, word, uses FROM speed_words "
+            "WHERE author = ? AND window_start >= ?"
+        )
+        self._speed_topics = prepare(
+            "SELECT window_start, minute, posts FROM speed_topics "
+            "WHERE category = ? AND window_start >= ?"
+        )
+        self._speed_accounts = prepare(
+            "SELECT window_start, author, posts, first_post, last_post FROM speed_accounts "
+            "WHERE bucket = 0 AND window_start >= ?"
+        )
+        self._runs = prepare(
+            "SELECT run_id, status, step, slot, high_water, started_at, finished_at, "
+            "rows_written, posts_counted, error FROM batch_runs WHERE bucket = 0 LIMIT ?"
+        )
+        self._file_request = prepare(
+            "INSERT INTO batch_requests (bucket, requested_at, requested_by, status) "
+            "VALUES (0, ?, ?, 'pending')"
+        )
+        self._progress = prepare(
+            "SELECT kafka_partition, max_offset, max_append_time, updated_at "
+            "FROM job_progress WHERE job = ?"
+        )
+
+    def close(self) -> None:
+        self._cluster.shutdown()
+
+    def __enter__(self) -> Serving:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the merge -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        row = self.session.execute(self._state, (STATE_ID,)).one()
+        if row is None:
+            return Snapshot(None, None)
+        return Snapshot(row.active_slot, as_utc(row.high_water))
+
+    @staticmethod
+    def _speed_from(snapshot: Snapshot) -> datetime:
+        return snapshot.high_water or EPOCH
+
+    def _word_counts(self, author: str, snapshot: Snapshot) -> dict[str, int]:
+        batch: dict[str, int] = {}
+        if snapshot.slot is not None:
+            rows = self.session.execute(self._batch_words[snapshot.slot], (author,))
+            batch = {row.word: row.uses for row in rows}
+        speed_rows = self.session.execute(self._speed_words, (author, self._speed_from(snapshot)))
+        speed = ((row.word, as_utc(row.window_start), row.uses) for row in speed_rows)
+        return merge_counts(batch, speed, snapshot.high_water)  # type: ignore[arg-type]
+
+    def _topic_minutes(self, category: str, snapshot: Snapshot) -> dict[datetime, int]:
+        batch: dict[datetime, int] = {}
+        if snapshot.slot is not None:
+            rows = self.session.execute(self._batch_topics[snapshot.slot], (category,))
+            batch = {as_utc(row.minute): row.posts for row in rows}  # type: ignore[misc]
+        speed_rows = self.session.execute(
+            self._speed_topics, (category, self._speed_from(snapshot))
+        )
+        speed = ((as_utc(row.minute), as_utc(row.window_start), row.posts) for row in speed_rows)
+        return merge_counts(batch, speed, snapshot.high_water)  # type: ignore[arg-type]
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def word_counts(self, author: str) -> dict[str, int]:
+        """Every word of one account with its merged count (the distinctive-words input)."""
+        return self._word_counts(author, self.snapshot())
+
+    def newest_post(self) -> datetime | None:
+        """created_at of the newest counted post: the app's freshness badge and replay clock."""
+        newest = [account.last_post for account in self.accounts(limit=1_000_000)]
+        return max((moment for moment in newest if moment), default=None)
+
+    def request_batch(self, requested_by: str) -> uuid.UUID:
+        """File a refresh request; the batch scheduler takes the oldest pending one."""
+        request_id = uuid.uuid1()
+        self.session.execute(self._file_request, (request_id, requested_by[:200]))
+        return request_id
+
+    def shared_words(self, a: str, b: str, limit: int = 20) -> list[SharedWord]:
+        snapshot = self.snapshot()
+        return rank_shared_words(
+            self._word_counts(a, snapshot), self._word_counts(b, snapshot), limit
+        )
+
+    def account_words(self, author: str, limit: int = 20) -> list[tuple[str, int]]:
+        return rank_counts(self._word_counts(author, self.snapshot()), limit)
+
+    def topic_totals(self) -> dict[str, int]:
+        snapshot = self.snapshot()
+        return {
+            category: sum(self._topic_minutes(category, snapshot).values())
+            for category in sorted(self.lexicon.categories)
+        }
+
+    def topic_series(
+        self, categories: list[str], since: datetime, until: datetime, step_seconds: int
+    ) -> dict[str, list[tuple[datetime, int]]]:
+        snapshot = self.snapshot()
+        return {
+            category: bucket_series(
+                self._topic_minutes(category, snapshot).items(), since, until, step_seconds
+            )
+            for category in categories
+        }
+
+    def accounts(self, search: str = "", limit: int = 50) -> list[Account]:
+        snapshot = self.snapshot()
+        posts: dict[str, int] = {}
+        first: dict[str, datetime] = {}
+        last: dict[str, datetime] = {}
+
+        def absorb(author: str, count: int, first_post: Any, last_post: Any) -> None:
+            posts[author] = posts.get(author, 0) + count
+            for store, moment, pick in ((first, first_post, min), (last, last_post, max)):
+                moment = as_utc(moment)
+                if moment is not None:
+                    store[author] = pick(store.get(author, moment), moment)
+
+        if snapshot.slot is not None:
+            for row in self.session.execute(self._batch_accounts[snapshot.slot]):
+                absorb(row.author, row.posts, row.first_post, row.last_post)
+        for row in self.session.execute(self._speed_accounts, (self._speed_from(snapshot),)):
+            if snapshot.high_water is None or as_utc(row.window_start) >= snapshot.high_water:  # type: ignore[operator]
+                absorb(row.author, row.posts, row.first_post, row.last_post)
+        needle = search.casefold()
+        matches = [
+            Account(handle, count, first.get(handle), last.get(handle))
+            for handle, count in posts.items()
+            if needle in handle.casefold()
+        ]
+        matches.sort(key=lambda account: (-account.posts, account.handle))
+        return matches[:limit]
+
+    def pipeline_status(self, runs: int = 10) -> dict[str, object]:
+        snapshot = self.snapshot()
+        history = [
+            {
+                "run_id": str(row.run_id),
+                "status": row.status,
+                "step": row.step,
+                "slot": row.slot,
+                "high_water": as_utc(row.high_water),
+                "started_at": as_utc(row.started_at),
+                "finished_at": as_utc(row.finished_at),
+                "rows_written": row.rows_written,
+                "posts_counted": row.posts_counted,
+                "error": row.error,
+            }
+            for row in self.session.execute(self._runs, (runs,))
+        ]
+        jobs = {}
+        for job in ("master", "speed"):
+            rows = list(self.session.execute(self._progress, (job,)))
+            jobs[job] = {
+                "partitions": len(rows),
+                "max_offset_total": sum(row.max_offset + 1 for row in rows),
+                "newest_append_time": _newest(row.max_append_time for row in rows),
+                "updated_at": _newest(row.updated_at for row in rows),
+            }
+        return {
+            "active_slot": snapshot.slot,
+            "high_water": snapshot.high_water,
+            "checked_at": datetime.now(UTC),
+            "runs": history,
+            "jobs": jobs,
+        }
+
+
+def _newest(moments: Iterable[datetime | None]) -> datetime | None:
+    present = [moment for moment in moments if moment is not None]
+    return as_utc(max(present)) if present else None

@@ -1,0 +1,130 @@
+"""The pure rules of the lambda architecture, with no I/O: shared by the jobs, the serving layer and
+the reference recount, and tested list-in/list-out.
+
+- A post belongs to the **ingest window** of its Kafka append time (LogAppendTime floored to W).
+- The batch layer counts every post appended before the **high-water mark** H; the speed layer's
+  rows for windows at or after H fill in the rest. H is always a window boundary, so a speed row is
+  either wholly before H (ignored: the batch has it) or wholly at/after it (used).
+- Rankings break ties by the word in code-point order, so every implementation lists the same words.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+Key = TypeVar("Key", bound=Hashable)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def floor_time(moment: datetime, seconds: int) -> datetime:
+    """``moment`` floored to a multiple of ``seconds`` since the epoch (UTC)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: Trendoff works in timezone-aware UTC only")
+    elapsed = int((moment - EPOCH).total_seconds() // seconds) * seconds
+    return EPOCH + timedelta(seconds=elapsed)
+
+
+def ingest_window(append_time: datetime, window_seconds: int) -> datetime:
+    return floor_time(append_time, window_seconds)
+
+
+@dataclass(frozen=True)
+class PartitionProgress:
+    """How far the master job has written one Kafka partition, and how far the partition goes."""
+
+    partition: int
+    max_offset: int | None  # the highest offset written; None when nothing was written yet
+    max_append_time: datetime | None
+    end_offset: int  # Kafka's next offset (log end) when the batch asked
+
+
+def high_water_mark(
+    progress: Iterable[PartitionProgress], checked_at: datetime, window_seconds: int
+) -> datetime | None:
+    """The newest window boundary below which the master dataset holds all posts of all partitions.
+
+    Append times only grow along a partition, so once the master job wrote a record appended at
+    t, every record appended before t is written too. A partition the job has fully caught up with
+    can only receive records appended after ``checked_at`` (taken *before* the end offsets were
+    read). None when some partition has records the master job has not written at all.
+    """
+    bounds: list[datetime] = []
+    for part in progress:
+        caught_up = part.end_offset == 0 or (
+            part.max_offset is not None and part.max_offset + 1 >= part.end_offset
+        )
+        if caught_up:
+            bounds.append(checked_at)
+        elif part.max_append_time is not None:
+            bounds.append(part.max_append_time)
+        else:
+            return None
+    if not bounds:
+        return None
+    return floor_time(min(bounds), window_seconds)
+
+
+def merge_counts(
+    batch: Mapping[Key, int],
+    speed: Iterable[tuple[Key, datetime, int]],
+    high_water: datetime | None,
+) -> dict[Key, int]:
+    """Batch counts plus speed rows of windows at or after H; with no batch yet, all of speed."""
+    merged: Counter[Key] = Counter(batch)
+    for key, window_start, count in speed:
+        if high_water is None or window_start >= high_water:
+            merged[key] += count
+    return {key: count for key, count in merged.items() if count}
+
+
+@dataclass(frozen=True)
+class SharedWord:
+    word: str
+    count_a: int
+    count_b: int
+
+    @property
+    def combined(self) -> int:
+        return self.count_a + self.count_b
+
+
+def rank_shared_words(a: Mapping[str, int], b: Mapping[str, int], limit: int) -> list[SharedWord]:
+    """Words both accounts used, by combined count (highest first), ties by word."""
+    shared = [SharedWord(word, a[word], b[word]) for word in a.keys() & b.keys()]
+    shared.sort(key=lambda item: (-item.combined, item.word))
+    return shared[:limit]
+
+
+def rank_counts(counts: Mapping[str, int], limit: int) -> list[tuple[str, int]]:
+    """Highest counts first, ties by key."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def bucket_series(
+    minute_counts: Iterable[tuple[datetime, int]],
+    since: datetime,
+    until: datetime,
+    step_seconds: int,
+) -> list[tuple[datetime, int]]:
+    """Counts per step-long bucket in [since, until), every bucket listed, empty ones as 0.
+
+    Buckets start at ``since`` floored to the step, so two charts over the same step line up.
+    """
+    if step_seconds <= 0:
+        raise ValueError("step must be positive")
+    start = floor_time(since, step_seconds)
+    totals: Counter[datetime] = Counter()
+    for minute, count in minute_counts:
+        if since <= minute < until:
+            totals[floor_time(minute, step_seconds)] += count
+    series = []
+    bucket = start
+    while bucket < until:
+        series.append((bucket, totals.get(bucket, 0)))
+        bucket += timedelta(seconds=step_seconds)
+    return series

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pipeline.views import (
+    PartitionProgress,
+    SharedWord,
+    bucket_series,
+    floor_time,
+    high_water_mark,
+    merge_counts,
+    rank_counts,
+    rank_shared_words,
+)
+
+T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def test_floor_time_to_window_boundaries() -> None:
+    assert floor_time(at(59.999), 60) == T0
+    assert floor_time(at(60), 60) == at(60)
+    assert floor_time(at(-1), 60) == at(-60)
+    with pytest.raises(ValueError, match="naive"):
+        floor_time(datetime(2026, 1, 1), 60)  # noqa: DTZ001 - the point of the test
+
+
+def test_high_water_is_the_slowest_partition_floored() -> None:
+    progress = [
+        PartitionProgress(0, max_offset=9, max_append_time=at(200), end_offset=20),
+        PartitionProgress(1, max_offset=4, max_append_time=at(130), end_offset=9),
+    ]
+    assert high_water_mark(progress, checked_at=at(500), window_seconds=60) == at(120)
+
+
+def test_caught_up_and_empty_partitions_do_not_hold_the_mark_back() -> None:
+    progress = [
+        PartitionProgress(0, max_offset=19, max_append_time=at(200), end_offset=20),  # caught up
+        PartitionProgress(1, max_offset=None, max_append_time=None, end_offset=0),  # empty
+    ]
+    assert high_water_mark(progress, checked_at=at(430), window_seconds=60) == at(420)
+
+
+def test_no_mark_while_a_partition_has_unwritten_records_only() -> None:
+    progress = [
+        PartitionProgress(0, max_offset=19, max_append_time=at(200), end_offset=20),
+        PartitionProgress(1, max_offset=None, max_append_time=None, end_offset=3),
+    ]
+    assert high_water_mark(progress, checked_at=at(430), window_seconds=60) is None
+    assert high_water_mark([], checked_at=at(430), window_seconds=60) is None
+
+
+def test_merge_takes_speed_rows_from_the_high_water_mark_on() -> None:
+    batch = {"coffee": 5, "tea": 1}
+    speed = [("coffee", at(0), 7), ("coffee", at(60), 2), ("beer", at(120), 3), ("tea", at(0), 9)]
+    assert merge_counts(batch, speed, high_water=at(60)) == {"coffee": 7, "tea": 1, "beer": 3}
+
+
+def test_merge_without_batch_uses_all_speed_rows() -> None:
+    speed = [("coffee", at(0), 7), ("coffee", at(60), 2), ("tea", at(0), 0)]
+    assert merge_counts({}, speed, high_water=None) == {"coffee": 9}
+
+
+def test_shared_words_rank_by_combined_count_then_code_point_order() -> None:
+    a = {"кофе": 3, "beer": 2, "tea": 4, "only_a": 50, "Zed": 1}
+    b = {"кофе": 1, "beer": 2, "tea": 1, "only_b": 70, "Zed": 3}
+    # tea has 5; the other three tie at 4 and go by code point: "Z" (U+005A) < "b" < "к".
+    assert rank_shared_words(a, b, 10) == [
+        SharedWord("tea", 4, 1),
+        SharedWord("Zed", 1, 3),
+        SharedWord("beer", 2, 2),
+        SharedWord("кофе", 3, 1),
+    ]
+    assert rank_shared_words(a, b, 2) == [SharedWord("tea", 4, 1), SharedWord("Zed", 1, 3)]
+    assert rank_shared_words(a, {}, 5) == []
+
+
+def test_rank_counts_ties_by_key() -> None:
+    assert rank_counts({"b": 2, "a": 2, "c": 5}, 2) == [("c", 5), ("a", 2)]
+
+
+def test_bucket_series_lists_every_bucket() -> None:
+    minutes = [(at(0), 1), (at(60), 2), (at(3600), 4), (at(-60), 100), (at(7200), 100)]
+    series = bucket_series(minutes, since=at(0), until=at(7200), step_seconds=3600)
+    assert series == [(at(0), 3), (at(3600), 4)]
+    with pytest.raises(ValueError, match="positive"):
+        bucket_series(minutes, at(0), at(60), 0)
