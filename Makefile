@@ -20,11 +20,12 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 setup: $(STAMP)
 	$(TRENDOFF) setup
 
-## run: set everything up, start Kafka and Cassandra, create topics and tables, start the app
+## run: set everything up, start Kafka and Cassandra, create topics and tables, then run the jobs,
+## the batch scheduler, a source and the app. SOURCE="--source csv FILE" picks another source.
 run: setup
 	$(TRENDOFF) stack up
 	$(TRENDOFF) init
-	$(TRENDOFF) run
+	$(TRENDOFF) run $(if $(SOURCE),--source "$(SOURCE)")
 
 ## test: lint, types, then unit and integration tests (starts the local stack if it is not running)
 test: setup lint typecheck

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
+from pipeline.errors import TrendoffError
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -51,3 +52,20 @@ def connect(
         yield cluster.connect(keyspace)
     finally:
         cluster.shutdown()
+
+
+def require_tables(session: Session, settings: Settings, tables: Iterable[str]) -> None:
+    """One clear error when the namespace was never initialised (or predates a table)."""
+    present = {
+        row.table_name
+        for row in session.execute(
+            "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s",
+            (settings.keyspace,),
+        )
+    }
+    missing = sorted(set(tables) - present)
+    if missing:
+        raise TrendoffError(
+            f"keyspace {settings.keyspace!r} lacks table(s) {', '.join(missing)}",
+            hint="run `trendoff init` (it is idempotent) for this namespace",
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 
 from pipeline.errors import TrendoffError
 from pipeline.logs import configure_logging
+from pipeline.runner import DEFAULT_SOURCE
 from pipeline.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -259,9 +261,14 @@ def cmd_reference(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.runner import run_app
+    from pipeline.runner import run
 
-    return run_app(settings)
+    return run(
+        settings,
+        source=args.source,
+        batch_every=args.batch_every,
+        with_jobs=not args.app_only,
+    )
 
 
 def _add_view_commands(
@@ -377,8 +384,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_view_commands(reference, handler=cmd_reference, with_file=True)
 
     run = commands.add_parser(
-        "run", help="run the app in the foreground (the stack must be up); Ctrl-C stops it"
+        "run",
+        help="run the jobs, the batch scheduler, a source and the app in the foreground "
+        "(the stack must be up); Ctrl-C stops them all",
     )
+    run.add_argument(
+        "--source",
+        default=os.environ.get("SOURCE", DEFAULT_SOURCE),
+        help="arguments of `trendoff produce` for the source, or 'none' "
+        f"(default: {DEFAULT_SOURCE!r}; the SOURCE environment variable also sets it)",
+    )
+    run.add_argument("--batch-every", default="15m", help="batch interval (default 15m)")
+    run.add_argument("--app-only", action="store_true", help="only the app")
     run.set_defaults(handler=cmd_run)
     return parser
 

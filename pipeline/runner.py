@@ -1,16 +1,36 @@
-"""``trendoff run``: Trendoff's long-running parts in the foreground; Ctrl-C stops them all."""
+"""``trendoff run``: every long-running part of Trendoff in the foreground, stopped by one Ctrl-C.
+
+It starts the master and speed jobs, the batch scheduler, a source (by default the synthetic
+generator at a gentle rate, re-timed to now) and the app, each as its own process with its log
+under ``<state dir>/logs``. When any part exits on its own, the rest are stopped too, so a broken
+part is never silently missing.
+"""
 
 from __future__ import annotations
 
 import logging
+import shlex
 import signal
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline.jvm import PROJECT_ROOT
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_SOURCE = "--source synthetic --rate 5 --retime now"
+STOP_GRACE_SECONDS = 30.0
+
+
+@dataclass
+class Part:
+    name: str
+    command: list[str]
+    process: subprocess.Popen[bytes] | None = None
 
 
 def app_command(settings: Settings) -> list[str]:
@@ -29,17 +49,81 @@ def app_command(settings: Settings) -> list[str]:
     ]
 
 
-def run_app(settings: Settings) -> int:
+def parts(settings: Settings, source: str, batch_every: str, with_jobs: bool) -> list[Part]:
+    trendoff = [sys.executable, "-m", "pipeline"]
+    selected = []
+    if with_jobs:
+        selected += [
+            Part("master", [*trendoff, "master"]),
+            Part("speed", [*trendoff, "speed"]),
+            Part("batch", [*trendoff, "batch", "--every", batch_every]),
+        ]
+        if source != "none":
+            selected.append(Part("source", [*trendoff, "produce", *shlex.split(source)]))
+    selected.append(Part("app", app_command(settings)))
+    return selected
+
+
+def run(
+    settings: Settings,
+    *,
+    source: str = DEFAULT_SOURCE,
+    batch_every: str = "15m",
+    with_jobs: bool = True,
+) -> int:
+    logs = settings.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    running = parts(settings, source, batch_every, with_jobs)
+    for part in running:
+        log = (logs / f"{part.name}.log").open("ab")
+        # The app's own output (its URL) goes to the terminal; the jobs' go to their logs.
+        output = None if part.name == "app" else log
+        part.process = subprocess.Popen(
+            part.command,
+            cwd=PROJECT_ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
+        logger.info("started %s (pid %d), log %s", part.name, part.process.pid, _log(logs, part))
     url = f"http://{settings.app_address}:{settings.app_port}"
-    process = subprocess.Popen(app_command(settings), cwd=PROJECT_ROOT)
-    print(f"Trendoff is running: open {url} (Ctrl-C stops it)", flush=True)  # noqa: T201
+    print(f"Trendoff is running: open {url}  (Ctrl-C stops everything; logs in {logs})", flush=True)  # noqa: T201
     try:
-        return process.wait()
+        while True:
+            for part in running:
+                assert part.process is not None
+                code = part.process.poll()
+                if code is not None:
+                    logger.error(
+                        "%s exited with status %s; stopping the rest (log %s)",
+                        part.name,
+                        code,
+                        _log(logs, part),
+                    )
+                    return code or 1
+            time.sleep(1)
     except KeyboardInterrupt:
-        logger.info("stopping the app")
-        process.send_signal(signal.SIGINT)
+        logger.info("stopping")
+    finally:
+        _stop_all(running)
+    return 0
+
+
+def _log(logs: Path, part: Part) -> Path | str:
+    return "terminal" if part.name == "app" else logs / f"{part.name}.log"
+
+
+def _stop_all(running: list[Part]) -> None:
+    # The source first, so no post is sent that the jobs will not see before they stop.
+    for part in sorted(running, key=lambda p: p.name != "source"):
+        if part.process and part.process.poll() is None:
+            part.process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for part in running:
+        if part.process is None:
+            continue
         try:
-            process.wait(timeout=15)
+            part.process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.kill()
-        return 0
+            logger.warning("%s did not stop in time; killing it", part.name)
+            part.process.kill()
+            part.process.wait()

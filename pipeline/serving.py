@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pipeline.cassandra import build_cluster
+from pipeline.cassandra import build_cluster, require_tables
 from pipeline.jobs.batch import STATE_ID, as_utc
+from pipeline.schemas import SLOTS, TABLES
 from pipeline.settings import Settings
 from pipeline.text import Lexicon, load_lexicon
 from pipeline.views import (
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
     from cassandra.cluster import Cluster, Session
 
 logger = logging.getLogger(__name__)
-
-SLOTS = (0, 1)
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,13 @@ class Serving:
         self.settings = settings
         self.lexicon = lexicon or load_lexicon(settings.lexicon_path)
         self._cluster: Cluster = build_cluster(settings)
-        self.session: Session = self._cluster.connect(settings.keyspace)
+        try:
+            self.session: Session = self._cluster.connect()
+            require_tables(self.session, settings, TABLES)
+            self.session.set_keyspace(settings.keyspace)
+        except BaseException:
+            self._cluster.shutdown()
+            raise
         prepare = self.session.prepare
         self._state = prepare("SELECT active_slot, high_water FROM batch_state WHERE id = ?")
         self._batch_words = {

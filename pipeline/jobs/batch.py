@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 
 from kafka import KafkaConsumer, TopicPartition
 
-from pipeline.cassandra import build_cluster
+from pipeline.cassandra import build_cluster, require_tables
 from pipeline.errors import TrendoffError
 from pipeline.jobs.aggregates import account_activity, topic_posts, word_uses
 from pipeline.jobs.stream import CASSANDRA_FORMAT, write_table
+from pipeline.schemas import TABLES
 from pipeline.settings import Settings
 from pipeline.spark import build_session
 from pipeline.text import load_lexicon
@@ -175,8 +176,10 @@ def run_once(
     started = time.monotonic()
     run_id = uuid.uuid1()
     cluster = build_cluster(settings, request_timeout=120.0)
-    session = cluster.connect(settings.keyspace)
+    session = cluster.connect()
     try:
+        require_tables(session, settings, TABLES)
+        session.set_keyspace(settings.keyspace)
         mark_interrupted_runs(session)
         log = RunLog(session, run_id, requested_by)
         state = read_state(session)

@@ -13,13 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pipeline.cassandra import build_cluster
+from pipeline.cassandra import build_cluster, require_tables
 from pipeline.ingest.avro import (
     HEADER_LENGTH,
     WRITER_SCHEMA,
     WRITER_SCHEMA_JSON,
     single_object_header,
 )
+from pipeline.schemas import TABLES
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -98,7 +99,9 @@ class ProgressWriter:
     def __init__(self, settings: Settings, job: str) -> None:
         self.job = job
         self._cluster = build_cluster(settings)
-        self._session = self._cluster.connect(settings.keyspace)
+        self._session = self._cluster.connect()
+        require_tables(self._session, settings, TABLES)
+        self._session.set_keyspace(settings.keyspace)
         self._upsert = self._session.prepare(
             "INSERT INTO job_progress (job, kafka_partition, max_offset, max_append_time, "
             "micro_batch, updated_at) VALUES (?, ?, ?, ?, ?, ?)"

@@ -1,1 +1,19 @@
 """Schemas: the Avro post record and the Cassandra CQL applied by `trendoff init`."""
+
+# Every table of cql/001_lambda.cql: what the jobs and serving check for before they start.
+SLOTS = (0, 1)
+TABLES = (
+    "posts",
+    "job_progress",
+    "speed_words",
+    "speed_topics",
+    "speed_accounts",
+    *(
+        f"{view}_{slot}"
+        for view in ("batch_words", "batch_topics", "batch_accounts")
+        for slot in SLOTS
+    ),
+    "batch_state",
+    "batch_runs",
+    "batch_requests",
+)
