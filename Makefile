@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TRENDOFF := $(VENV)/bin/trendoff
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format typecheck stack-up stack-down stack-status docs clean
+.PHONY: setup run test browser-deps lint format typecheck stack-up stack-down stack-status docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python 3.11 or pass PYTHON=/path/to/python3.11"; exit 2; }
@@ -28,8 +28,17 @@ run: setup
 	$(TRENDOFF) run $(if $(SOURCE),--source "$(SOURCE)")
 
 ## test: lint, types, then unit and integration tests (starts the local stack if it is not running)
-test: setup lint typecheck
+test: setup lint typecheck browser-deps
 	$(PY) -m pytest
+
+## browser-deps: Debian's chromium for the end-to-end browser test (Playwright never downloads one)
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make: the browser test needs Debian's chromium: sudo apt-get install chromium"; exit 2; \
+	  fi; }
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -1,10 +1,28 @@
+"""Pipeline: launch a batch refresh, follow its progress, and see the health of every part."""
+
 import streamlit as st
 
-from pipeline.app.loaders import stack_health
+from pipeline.app import loaders
+from pipeline.app.pipeline_view import render_health, render_runs
 
 st.title("Pipeline")
-st.subheader("Servers")
-for service in stack_health():
-    state = "ready" if service["ready"] else "not reachable"
-    where = "external" if not service["managed"] else f"pid {service['pid'] or '—'}"
-    st.write(f"**{service['name']}** on port {service['port']} ({where}): {state}")
+status = loaders.pipeline_status()
+runs = status["runs"]
+active = any(run["status"] == "running" for run in runs)  # type: ignore[index,union-attr]
+
+settings = loaders.app_settings()
+token_ok = True
+if settings.admin_token is not None:
+    token = st.text_input("Admin token", type="password", key="admin_token")
+    token_ok = token == settings.admin_token.get_secret_value()
+if st.button(
+    "Refresh batch views now",
+    disabled=active or not token_ok,
+    help="Files a request; the batch scheduler runs it and this page shows its progress.",
+    key="refresh_batch",
+):
+    request = loaders.request_batch("app")
+    st.success(f"Refresh requested ({request}).")
+
+render_runs(runs)  # type: ignore[arg-type]
+render_health(status)

@@ -141,3 +141,23 @@ def drop_namespace(settings: Settings) -> None:
         admin.close()
     with connect(settings) as session:
         session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}")
+
+
+def topic_offsets(settings: Settings) -> dict[str, int]:
+    """Records per topic of the namespace (log end minus log start, summed over partitions)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    require_kafka(settings)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        sizes = {}
+        for topic in (settings.posts_topic, settings.dead_letter_topic):
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
+            ]
+            ends = consumer.end_offsets(partitions)
+            starts = consumer.beginning_offsets(partitions)
+            sizes[topic] = sum(ends[p] - starts[p] for p in partitions)
+        return sizes
+    finally:
+        consumer.close()

@@ -79,3 +79,54 @@ def spark(stack: Settings) -> Iterator[Any]:
     session = build_session(stack, "trendoff-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def seeded_app_data(stack: Settings, tmp_path_factory) -> Iterator[tuple[Settings, Any]]:
+    """A namespace with 4,000 dev posts: the first half in a batch slot, the rest in speed."""
+    import itertools
+    import subprocess
+    import sys
+    import time
+
+    from pipeline.admin import drop_namespace, initialise
+    from pipeline.ingest.producer import produce
+    from pipeline.ingest.sources import open_source
+    from pipeline.jobs import batch
+    from pipeline.reference import recount_records
+    from pipeline.text import load_lexicon
+
+    state = tmp_path_factory.mktemp("app-state")
+    (state / "jvm").symlink_to(stack.state_dir / "jvm")
+    settings = stack.model_copy(
+        update={"namespace": fresh_namespace("app"), "state_dir": state, "ingest_window_seconds": 1}
+    )
+    initialise(settings)
+    source = open_source("csv", [DEV_TWEETS], fmt="ira")
+    records = list(itertools.islice(source.records(), 4000))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
+    env.update(
+        TRENDOFF_NAMESPACE=settings.namespace,
+        TRENDOFF_STATE_DIR=str(state),
+        TRENDOFF_INGEST_WINDOW_SECONDS="1",
+    )
+
+    def drain() -> None:
+        for job in ("speed", "master"):
+            done = subprocess.run(
+                [sys.executable, "-m", "pipeline", job, "--available-now"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+
+    produce(settings, records[:2000])
+    drain()
+    time.sleep(3)
+    assert batch.run_once(settings).status == "succeeded"
+    produce(settings, records[2000:])
+    drain()
+    yield settings, recount_records(records, load_lexicon())
+    drop_namespace(settings)

@@ -1,15 +1,22 @@
-"""Cached data loaders for the Streamlit pages.
+"""Cached data loaders for the Streamlit pages: every page reads through these, never Cassandra.
 
 They live in this imported module, not in page bodies: Streamlit keys its caches by function
-identity, and two pages defining look-alike functions would otherwise share or clash.
+identity, and two pages defining look-alike functions would otherwise share or clash. The serving
+connection is one resource per app process; query results are cached for a few seconds so a page
+refresh costs nothing while the views are still the same.
 """
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import streamlit as st
 
+from pipeline.serving import Serving
 from pipeline.settings import Settings, get_settings
 from pipeline.stack import manager
+from pipeline.views import SharedWord
 
 
 @st.cache_resource
@@ -17,6 +24,71 @@ def app_settings() -> Settings:
     return get_settings()
 
 
+@st.cache_resource
+def serving() -> Serving:
+    return Serving(app_settings())
+
+
 @st.cache_data(ttl=5, show_spinner=False)
 def stack_health() -> list[dict[str, object]]:
     return [status.to_json() for status in manager.status(app_settings())]
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def account_directory() -> list[tuple[str, int]]:
+    return [(account.handle, account.posts) for account in serving().accounts(limit=1_000_000)]
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def shared_words(a: str, b: str, limit: int) -> list[SharedWord]:
+    return serving().shared_words(a, b, limit)
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def word_counts(author: str) -> dict[str, int]:
+    return serving().word_counts(author)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def topic_totals() -> dict[str, int]:
+    return serving().topic_totals()
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def topic_series(
+    categories: tuple[str, ...], since: datetime, until: datetime, step_seconds: int
+) -> dict[str, list[tuple[datetime, int]]]:
+    return serving().topic_series(list(categories), since, until, step_seconds)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def newest_post() -> datetime | None:
+    return serving().newest_post()
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def pipeline_status() -> dict[str, object]:
+    return serving().pipeline_status()
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def topic_sizes() -> dict[str, int] | None:
+    """Records in the posts and dead-letter topics, or None while Kafka is unreachable."""
+    from pipeline.admin import topic_offsets
+    from pipeline.errors import TrendoffError
+
+    try:
+        return topic_offsets(app_settings())
+    except TrendoffError:
+        return None
+
+
+def request_batch(requested_by: str) -> uuid.UUID:
+    """File a refresh request for the batch scheduler (not cached: it writes)."""
+    request_id = serving().request_batch(requested_by)
+    pipeline_status.clear()
+    return request_id
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,113 @@
+"""Lambda-core figures: speed and master drain rate, batch recompute time, shared_words latency.
+
+    .venv/bin/python bench/lambda_core.py [--rows N] [--pairs P] [--queries Q]
+
+Needs the local stack (`trendoff stack up`). Uses a fresh namespace and state dir, dropped after.
+1. produces N dev posts (default: the whole file), then times each streaming job draining them
+   with --available-now (JVM start-up included, reported separately as a no-data run);
+2. times `batch --once` over everything (Spark session start-up excluded: it is reused);
+3. times Serving.shared_words for random account pairs, Q queries, and prints p50/p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from pipeline.admin import drop_namespace, initialise
+from pipeline.ingest.producer import produce
+from pipeline.ingest.sources import open_source, pacing
+from pipeline.jobs import batch
+from pipeline.serving import Serving
+from pipeline.settings import Settings
+from pipeline.spark import build_session
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ira-tweets-dev.csv.gz"
+
+
+def timed_job(settings: Settings, job: str) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
+    env.update(TRENDOFF_NAMESPACE=settings.namespace, TRENDOFF_STATE_DIR=str(settings.state_dir))
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", job, "--available-now"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise SystemExit(f"{job} failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=None, help="dev rows (default: all)")
+    parser.add_argument("--pairs", type=int, default=50)
+    parser.add_argument("--queries", type=int, default=400)
+    args = parser.parse_args()
+
+    state = Path(tempfile.mkdtemp(prefix="trendoff-bench-"))
+    base = Settings()
+    (state / "jvm").symlink_to(base.state_dir / "jvm")
+    settings = base.model_copy(
+        update={"namespace": f"bench_{uuid.uuid4().hex[:10]}", "state_dir": state}
+    )
+    initialise(settings)
+    try:
+        empty = {job: timed_job(settings, job) for job in ("speed", "master")}
+        records = open_source("csv", [DEV], fmt="ira").records()
+        if args.rows:
+            records = pacing.limit(records, args.rows)
+        summary = produce(settings, records)
+        posts = summary.produced
+        print(f"produced {posts:,} posts in {summary.seconds:.1f} s")
+        for job in ("speed", "master"):
+            seconds = timed_job(settings, job)
+            print(
+                f"{job}: drained {posts:,} posts in {seconds:.1f} s = "
+                f"{posts / seconds:,.0f} posts/s "
+                f"(an empty run takes {empty[job]:.1f} s: without it "
+                f"{posts / max(0.001, seconds - empty[job]):,.0f} posts/s)"
+            )
+        time.sleep(2)
+        spark = build_session(settings, "bench-batch")
+        result = batch.run_once(settings, spark=spark)
+        print(
+            f"batch: {result.posts_counted:,} posts -> {result.rows_written:,} view rows "
+            f"in {result.seconds:.1f} s"
+        )
+        with Serving(settings) as serving:
+            handles = [account.handle for account in serving.accounts(limit=1_000_000)]
+            rng = random.Random(7)
+            pairs = [tuple(rng.sample(handles, 2)) for _ in range(args.pairs)]
+            latencies = []
+            for index in range(args.queries):
+                a, b = pairs[index % len(pairs)]
+                started = time.perf_counter()
+                serving.shared_words(a, b, 20)
+                latencies.append((time.perf_counter() - started) * 1000)
+        print(
+            f"shared_words over {args.queries} queries, {len(pairs)} pairs: "
+            f"p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms"
+        )
+    finally:
+        drop_namespace(settings)
+
+
+if __name__ == "__main__":
+    main()
