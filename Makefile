@@ -41,8 +41,8 @@ browser-deps:
 	  fi; }
 
 lint:
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check --no-cache .
+	$(VENV)/bin/ruff format --no-cache --check .
 
 format:
 	$(VENV)/bin/ruff format .

@@ -62,50 +62,53 @@ class Serving:
         try:
             self.session: Session = self._cluster.connect()
             require_tables(self.session, settings, TABLES)
-            self.session.set_keyspace(settings.keyspace)
+            # A busy account's word partition holds thousands of rows: one page, one round trip.
+            self.session.default_fetch_size = 50_000
         except BaseException:
             self._cluster.shutdown()
             raise
         prepare = self.session.prepare
-        self._state = prepare("SELECT active_slot, high_water FROM batch_state WHERE id = ?")
+        # Qualified names: Cassandra warns about prepared statements that rely on `USE keyspace`.
+        ks = settings.keyspace
+        self._state = prepare(f"SELECT active_slot, high_water FROM {ks}.batch_state WHERE id = ?")
         self._batch_words = {
-            slot: prepare(f"SELECT word, uses FROM batch_words_{slot} WHERE author = ?")
+            slot: prepare(f"SELECT word, uses FROM {ks}.batch_words_{slot} WHERE author = ?")
             for slot in SLOTS
         }
         self._batch_topics = {
-            slot: prepare(f"SELECT minute, posts FROM batch_topics_{slot} WHERE category = ?")
+            slot: prepare(f"SELECT minute, posts FROM {ks}.batch_topics_{slot} WHERE category = ?")
             for slot in SLOTS
         }
         self._batch_accounts = {
             slot: prepare(
                 "SELECT author, posts, first_post, last_post "
-                f"FROM batch_accounts_{slot} WHERE bucket = 0"
+                f"FROM {ks}.batch_accounts_{slot} WHERE bucket = 0"
             )
             for slot in SLOTS
         }
         self._speed_words = prepare(
-            "SELECT window_start, word, uses FROM speed_words "
+            f"SELECT window_start, word, uses FROM {ks}.speed_words "
             "WHERE author = ? AND window_start >= ?"
         )
         self._speed_topics = prepare(
-            "SELECT window_start, minute, posts FROM speed_topics "
+            f"SELECT window_start, minute, posts FROM {ks}.speed_topics "
             "WHERE category = ? AND window_start >= ?"
         )
         self._speed_accounts = prepare(
-            "SELECT window_start, author, posts, first_post, last_post FROM speed_accounts "
+            f"SELECT window_start, author, posts, first_post, last_post FROM {ks}.speed_accounts "
             "WHERE bucket = 0 AND window_start >= ?"
         )
         self._runs = prepare(
             "SELECT run_id, status, step, slot, high_water, started_at, finished_at, "
-            "rows_written, posts_counted, error FROM batch_runs WHERE bucket = 0 LIMIT ?"
+            f"rows_written, posts_counted, error FROM {ks}.batch_runs WHERE bucket = 0 LIMIT ?"
         )
         self._file_request = prepare(
-            "INSERT INTO batch_requests (bucket, requested_at, requested_by, status) "
+            f"INSERT INTO {ks}.batch_requests (bucket, requested_at, requested_by, status) "
             "VALUES (0, ?, ?, 'pending')"
         )
         self._progress = prepare(
             "SELECT kafka_partition, max_offset, max_append_time, updated_at "
-            "FROM job_progress WHERE job = ?"
+            f"FROM {ks}.job_progress WHERE job = ?"
         )
 
     def close(self) -> None:
@@ -130,13 +133,28 @@ class Serving:
         return snapshot.high_water or EPOCH
 
     def _word_counts(self, author: str, snapshot: Snapshot) -> dict[str, int]:
-        batch: dict[str, int] = {}
-        if snapshot.slot is not None:
-            rows = self.session.execute(self._batch_words[snapshot.slot], (author,))
-            batch = {row.word: row.uses for row in rows}
-        speed_rows = self.session.execute(self._speed_words, (author, self._speed_from(snapshot)))
-        speed = ((row.word, as_utc(row.window_start), row.uses) for row in speed_rows)
-        return merge_counts(batch, speed, snapshot.high_water)  # type: ignore[arg-type]
+        return self._word_counts_of([author], snapshot)[0]
+
+    def _word_counts_of(self, authors: list[str], snapshot: Snapshot) -> list[dict[str, int]]:
+        """Merged word counts of several accounts; all their partitions are read concurrently."""
+        speed_from = self._speed_from(snapshot)
+        pending = []
+        for author in authors:
+            batch_future = (
+                self.session.execute_async(self._batch_words[snapshot.slot], (author,))
+                if snapshot.slot is not None
+                else None
+            )
+            speed_future = self.session.execute_async(self._speed_words, (author, speed_from))
+            pending.append((batch_future, speed_future))
+        merged = []
+        for batch_future, speed_future in pending:
+            batch = {row.word: row.uses for row in batch_future.result()} if batch_future else {}
+            speed = (
+                (row.word, as_utc(row.window_start), row.uses) for row in speed_future.result()
+            )
+            merged.append(merge_counts(batch, speed, snapshot.high_water))  # type: ignore[arg-type]
+        return merged
 
     def _topic_minutes(self, category: str, snapshot: Snapshot) -> dict[datetime, int]:
         batch: dict[datetime, int] = {}
@@ -167,10 +185,8 @@ class Serving:
         return request_id
 
     def shared_words(self, a: str, b: str, limit: int = 20) -> list[SharedWord]:
-        snapshot = self.snapshot()
-        return rank_shared_words(
-            self._word_counts(a, snapshot), self._word_counts(b, snapshot), limit
-        )
+        counts_a, counts_b = self._word_counts_of([a, b], self.snapshot())
+        return rank_shared_words(counts_a, counts_b, limit)
 
     def account_words(self, author: str, limit: int = 20) -> list[tuple[str, int]]:
         return rank_counts(self._word_counts(author, self.snapshot()), limit)

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pipeline.text import load_lexicon
 
 from pipeline.cassandra import connect
 from pipeline.ingest.producer import produce
@@ -29,6 +28,7 @@ from pipeline.jobs import batch
 from pipeline.reference import Recount, recount_records
 from pipeline.serving import Serving
 from pipeline.settings import Settings
+from pipeline.text import load_lexicon
 from tests.conftest import DEV_TWEETS
 
 pytestmark = pytest.mark.integration
