@@ -14,18 +14,10 @@ import argparse
 import statistics
 import time
 
+from pipeline.app.browser import CHROMIUM, CHROMIUM_ARGS
 from pipeline.serving import Serving
 from pipeline.settings import get_settings
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BARS = ".vega-embed svg .mark-rect path, .vega-embed canvas"
 
 
@@ -43,9 +35,7 @@ def main() -> None:
     pairs = list(zip(handles[0::2], handles[1::2], strict=False))[: args.pairs]
     cold, warm = [], []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         for round_index in range(args.repeat):
             for a, b in pairs:
                 page = browser.new_page()

@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from pipeline.jobs.stream import ProgressWriter, run_stream, valid_posts, write_table
+from pipeline.jobs.stream import ProgressWriter, run_job, valid_posts, write_table
 from pipeline.settings import Settings
-from pipeline.spark import build_session
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -74,16 +73,9 @@ def send_dead_letters(dead: DataFrame, settings: Settings) -> None:
 
 
 def run(settings: Settings, *, available_now: bool) -> None:
-    spark = build_session(settings, f"trendoff-{JOB}")
-    progress = ProgressWriter(settings, JOB)
-    try:
-        query = run_stream(
-            spark,
-            settings,
-            JOB,
-            lambda frame, batch_id: handle_micro_batch(frame, batch_id, settings, progress),
-            available_now=available_now,
-        )
-        query.awaitTermination()
-    finally:
-        progress.close()
+    run_job(
+        settings,
+        JOB,
+        lambda frame, batch_id, progress: handle_micro_batch(frame, batch_id, settings, progress),
+        available_now=available_now,
+    )

@@ -14,12 +14,11 @@ from pipeline.jobs.aggregates import account_activity, topic_posts, word_uses
 from pipeline.jobs.stream import (
     ProgressWriter,
     ingest_window_start,
-    run_stream,
+    run_job,
     valid_posts,
     write_table,
 )
 from pipeline.settings import Settings
-from pipeline.spark import build_session
 from pipeline.text import Lexicon, load_lexicon
 
 if TYPE_CHECKING:
@@ -60,19 +59,12 @@ def handle_micro_batch(
 
 
 def run(settings: Settings, *, available_now: bool) -> None:
-    spark = build_session(settings, f"trendoff-{JOB}")
     lexicon = load_lexicon(settings.lexicon_path)
-    progress = ProgressWriter(settings, JOB)
-    try:
-        query = run_stream(
-            spark,
-            settings,
-            JOB,
-            lambda frame, batch_id: handle_micro_batch(
-                frame, batch_id, settings, lexicon, progress
-            ),
-            available_now=available_now,
-        )
-        query.awaitTermination()
-    finally:
-        progress.close()
+    run_job(
+        settings,
+        JOB,
+        lambda frame, batch_id, progress: handle_micro_batch(
+            frame, batch_id, settings, lexicon, progress
+        ),
+        available_now=available_now,
+    )

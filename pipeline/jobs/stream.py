@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.cassandra import build_cluster, require_tables
 from pipeline.ingest.avro import (
@@ -25,7 +25,6 @@ from pipeline.settings import Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
-    from pyspark.sql.streaming.query import StreamingQuery
 
 logger = logging.getLogger(__name__)
 
@@ -134,23 +133,30 @@ def write_table(frame: DataFrame, settings: Settings, table: str, **options: str
     writer.mode("append").save()
 
 
-def run_stream(
-    spark: SparkSession,
-    settings: Settings,
-    job: str,
-    handle_batch: Callable[[Any, int], None],
-    *,
-    available_now: bool,
-) -> StreamingQuery:
-    """Start ``job``'s query on the posts topic; ``available_now``: drain what Kafka holds, stop."""
-    decoded = decode(read_posts_topic(spark, settings, job))
-    writer = (
-        decoded.writeStream.queryName(f"{settings.namespace}-{job}")
-        .option("checkpointLocation", str(settings.checkpoint_dir(job)))
-        .foreachBatch(handle_batch)
-    )
-    if available_now:
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=f"{settings.stream_trigger_seconds} seconds")
-    return writer.start()
+MicroBatchHandler = Callable[["DataFrame", int, ProgressWriter], None]
+
+
+def run_job(
+    settings: Settings, job: str, handle_batch: MicroBatchHandler, *, available_now: bool
+) -> None:
+    """Run ``job``'s streaming query over the posts topic until it stops (``available_now``:
+    once it has drained what Kafka holds). ``handle_batch`` gets each micro-batch, its id and the
+    job's progress writer, which it calls after its own writes succeeded."""
+    from pipeline.spark import build_session
+
+    spark = build_session(settings, f"trendoff-{job}")
+    progress = ProgressWriter(settings, job)
+    try:
+        decoded = decode(read_posts_topic(spark, settings, job))
+        writer = (
+            decoded.writeStream.queryName(f"{settings.namespace}-{job}")
+            .option("checkpointLocation", str(settings.checkpoint_dir(job)))
+            .foreachBatch(lambda frame, batch_id: handle_batch(frame, batch_id, progress))
+        )
+        if available_now:
+            writer = writer.trigger(availableNow=True)
+        else:
+            writer = writer.trigger(processingTime=f"{settings.stream_trigger_seconds} seconds")
+        writer.start().awaitTermination()
+    finally:
+        progress.close()
