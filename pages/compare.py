@@ -45,7 +45,7 @@ with st.form("compare", border=True):
         key="account_b",
     )
     top_n = size.slider("Words", 5, 50, int(params.get("n", 20)), key="top_n")
-    submitted = st.form_submit_button("Compare", type="primary")
+    submitted = st.form_submit_button("Compare", type="primary", key="compare_submit")
 
 if submitted:
     st.query_params.update({"a": a, "b": b, "n": str(top_n)})
