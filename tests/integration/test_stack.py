@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -90,6 +91,7 @@ def test_cassandra_table_round_trip(namespace_settings) -> None:
 
 
 def test_spark_reads_kafka_and_writes_cassandra(namespace_settings, spark) -> None:
+    from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
 
     settings = namespace_settings
@@ -119,12 +121,23 @@ def test_spark_reads_kafka_and_writes_cassandra(namespace_settings, spark) -> No
             F.col("offset").alias("off"),
         )
     )
-    (
-        frame.write.format("org.apache.spark.sql.cassandra")
-        .options(keyspace=settings.keyspace, table="from_spark")
-        .mode("append")
-        .save()
-    )
+    # The connector's long-lived session learns of new tables from schema events; one created a
+    # moment ago by another client may not be known yet. Jobs never hit this (init made their
+    # tables long before), so the test waits for it instead of the code.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            (
+                frame.write.format("org.apache.spark.sql.cassandra")
+                .options(keyspace=settings.keyspace, table="from_spark")
+                .mode("append")
+                .save()
+            )
+            break
+        except AnalysisException as exc:
+            if "Couldn't find" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
     with connect(settings, keyspace=settings.keyspace) as session:
         stored = {(row.k, row.v) for row in session.execute("SELECT k, v FROM from_spark")}
     assert stored == set(expected)
