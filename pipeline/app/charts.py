@@ -50,7 +50,10 @@ def share_donut(totals: Mapping[str, int]) -> Any:
         .mark_arc(innerRadius=60)
         .encode(
             theta=alt.Theta("posts:Q", stack=True),
-            color=alt.Color("category:N", title="category"),
+            # Below the ring: beside it, the legend squeezes the ring out of a narrow column.
+            color=alt.Color(
+                "category:N", title=None, legend=alt.Legend(orient="bottom", columns=2)
+            ),
             tooltip=["category:N", "posts:Q"],
         )
     )
