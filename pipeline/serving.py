@@ -24,6 +24,7 @@ from pipeline.views import (
     merge_counts,
     rank_counts,
     rank_shared_words,
+    unpack_vocabulary,
 )
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class Serving:
         try:
             self.session: Session = self._cluster.connect()
             require_tables(self.session, settings, TABLES)
-            # A busy account's word partition holds thousands of rows: one page, one round trip.
+            # A busy account's speed partition can hold thousands of rows: one page, one trip.
             self.session.default_fetch_size = 50_000
         except BaseException:
             self._cluster.shutdown()
@@ -71,8 +72,8 @@ class Serving:
         # Qualified names: Cassandra warns about prepared statements that rely on `USE keyspace`.
         ks = settings.keyspace
         self._state = prepare(f"SELECT active_slot, high_water FROM {ks}.batch_state WHERE id = ?")
-        self._batch_words = {
-            slot: prepare(f"SELECT word, uses FROM {ks}.batch_words_{slot} WHERE author = ?")
+        self._batch_vocab = {
+            slot: prepare(f"SELECT words, uses FROM {ks}.batch_vocab_{slot} WHERE author = ?")
             for slot in SLOTS
         }
         self._batch_topics = {
@@ -141,7 +142,7 @@ class Serving:
         pending = []
         for author in authors:
             batch_future = (
-                self.session.execute_async(self._batch_words[snapshot.slot], (author,))
+                self.session.execute_async(self._batch_vocab[snapshot.slot], (author,))
                 if snapshot.slot is not None
                 else None
             )
@@ -149,7 +150,11 @@ class Serving:
             pending.append((batch_future, speed_future))
         merged = []
         for batch_future, speed_future in pending:
-            batch = {row.word: row.uses for row in batch_future.result()} if batch_future else {}
+            batch = (
+                unpack_vocabulary((row.words, row.uses) for row in batch_future.result())
+                if batch_future
+                else {}
+            )
             speed = (
                 (row.word, as_utc(row.window_start), row.uses) for row in speed_future.result()
             )

@@ -82,6 +82,31 @@ def merge_counts(
     return {key: count for key, count in merged.items() if count}
 
 
+# The batch slot stores each account's vocabulary packed into a few rows (see
+# ``pipeline.jobs.aggregates.packed_vocabulary``): two aligned lists, words and their counts, each
+# joined by a newline. Words never hold white space (they are runs of letters, marks, digits,
+# apostrophes and ``_``), so the separator cannot occur inside one. Packing is why serving reads an
+# account's batch counts in one or two round trips of a few rows instead of one row per word.
+VOCABULARY_SEPARATOR = "\n"
+# Words are spread over this many rows per account by a hash of the word, so no single cell grows
+# with the busiest account's vocabulary beyond a fraction of Cassandra's mutation size limit.
+VOCABULARY_CHUNKS = 8
+
+
+def unpack_vocabulary(chunks: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """``{word: uses}`` from packed rows of (newline-joined words, newline-joined counts)."""
+    counts: dict[str, int] = {}
+    for words, uses in chunks:
+        word_list = words.split(VOCABULARY_SEPARATOR)
+        use_list = uses.split(VOCABULARY_SEPARATOR)
+        if len(word_list) != len(use_list):
+            raise ValueError(
+                f"a packed vocabulary row holds {len(word_list)} words but {len(use_list)} counts"
+            )
+        counts.update(zip(word_list, map(int, use_list), strict=True))
+    return counts
+
+
 @dataclass(frozen=True)
 class SharedWord:
     word: str

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pipeline.text import Lexicon
 from pipeline.text.spark_tokens import word_tokens
 from pipeline.text.spark_topics import topic_categories
+from pipeline.views import VOCABULARY_CHUNKS, VOCABULARY_SEPARATOR
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -33,6 +34,30 @@ def word_uses(posts: DataFrame, keys: list[str]) -> DataFrame:
         )
         .groupBy("author", *keys, "word")
         .agg(F.count(F.lit(1)).alias("uses"))
+    )
+
+
+def packed_vocabulary(uses: DataFrame) -> DataFrame:
+    """``author``, ``chunk``, ``words``, ``uses``: :func:`word_uses` (with no extra keys) packed
+    into ``VOCABULARY_CHUNKS`` rows per account, the batch slot's layout (see
+    :func:`pipeline.views.unpack_vocabulary`). Runs in the JVM: a hash, a collect and two joins."""
+    from pyspark.sql import functions as F
+
+    return (
+        uses.withColumn("chunk", F.pmod(F.hash("word"), F.lit(VOCABULARY_CHUNKS)))
+        .groupBy("author", "chunk")
+        .agg(F.collect_list(F.struct("word", "uses")).alias("entries"))
+        .select(
+            "author",
+            "chunk",
+            F.array_join(
+                F.transform("entries", lambda entry: entry["word"]), VOCABULARY_SEPARATOR
+            ).alias("words"),
+            F.array_join(
+                F.transform("entries", lambda entry: entry["uses"].cast("string")),
+                VOCABULARY_SEPARATOR,
+            ).alias("uses"),
+        )
     )
 
 

@@ -21,9 +21,14 @@ from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.cassandra import build_cluster, require_tables
 from pipeline.errors import TrendoffError
-from pipeline.jobs.aggregates import account_activity, topic_posts, word_uses
+from pipeline.jobs.aggregates import (
+    account_activity,
+    packed_vocabulary,
+    topic_posts,
+    word_uses,
+)
 from pipeline.jobs.stream import CASSANDRA_FORMAT, write_table
-from pipeline.schemas import TABLES
+from pipeline.schemas import BATCH_VIEWS, TABLES
 from pipeline.settings import Settings
 from pipeline.spark import build_session
 from pipeline.text import load_lexicon
@@ -36,7 +41,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STATE_ID = "current"
-VIEWS = ("batch_words", "batch_topics", "batch_accounts")
 # Broker and batch host clocks may differ a little; a caught-up partition's bound is taken this
 # much before the moment the end offsets were read.
 CLOCK_SKEW_MARGIN = timedelta(seconds=2)
@@ -201,7 +205,7 @@ def run_once(
 
         slot = 0 if state.active_slot in (None, 1) else 1
         log.update("running", f"truncating slot {slot}", slot=slot, high_water=high_water)
-        for view in VIEWS:
+        for view in BATCH_VIEWS:
             session.execute(f"TRUNCATE {view}_{slot}")
 
         spark = spark or build_session(settings, "trendoff-batch")
@@ -218,7 +222,7 @@ def run_once(
             counted = posts.count()
             rows = 0
             for view, frame in (
-                ("batch_words", word_uses(posts, [])),
+                ("batch_vocab", packed_vocabulary(word_uses(posts, []))),
                 ("batch_topics", topic_posts(posts, [], lexicon)),
                 ("batch_accounts", account_activity(posts, [])),
             ):

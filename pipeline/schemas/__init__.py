@@ -2,17 +2,15 @@
 
 # Every table of cql/001_lambda.cql: what the jobs and serving check for before they start.
 SLOTS = (0, 1)
+# The batch views; each exists once per slot, as ``<view>_<slot>``.
+BATCH_VIEWS = ("batch_vocab", "batch_topics", "batch_accounts")
 TABLES = (
     "posts",
     "job_progress",
     "speed_words",
     "speed_topics",
     "speed_accounts",
-    *(
-        f"{view}_{slot}"
-        for view in ("batch_words", "batch_topics", "batch_accounts")
-        for slot in SLOTS
-    ),
+    *(f"{view}_{slot}" for view in BATCH_VIEWS for slot in SLOTS),
     "batch_state",
     "batch_runs",
     "batch_requests",

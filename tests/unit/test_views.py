@@ -13,6 +13,7 @@ from pipeline.views import (
     merge_counts,
     rank_counts,
     rank_shared_words,
+    unpack_vocabulary,
 )
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -90,3 +91,14 @@ def test_bucket_series_lists_every_bucket() -> None:
     assert series == [(at(0), 3), (at(3600), 4)]
     with pytest.raises(ValueError, match="positive"):
         bucket_series(minutes, at(0), at(60), 0)
+
+
+def test_unpack_vocabulary_joins_aligned_chunks() -> None:
+    chunks = [("coffee\ntea", "3\n1"), ("don't\nкофе", "2\n7")]
+    assert unpack_vocabulary(chunks) == {"coffee": 3, "tea": 1, "don't": 2, "кофе": 7}
+    assert unpack_vocabulary([]) == {}
+
+
+def test_unpack_vocabulary_refuses_misaligned_rows() -> None:
+    with pytest.raises(ValueError, match="2 words but 1 counts"):
+        unpack_vocabulary([("coffee\ntea", "3")])
