@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from kafka import KafkaProducer
+from kafka.partitioner import DefaultPartitioner
 
 from pipeline.admin import require_kafka
 from pipeline.ingest.avro import encode_post
@@ -24,9 +25,47 @@ from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# Chosen by bench/produce.py on the dev data (see BENCHMARKS.md): lz4 cut the bytes on the wire
-# the most per CPU second among the codecs kafka-python ships without extra native packages.
+# Chosen by bench/produce.py on the dev data (see BENCHMARKS.md): none. Every codec costs Python
+# CPU per batch on the producer, the one resource a producer process runs out of here, and the
+# bytes saved matter little when the broker is on the same machine or the same network. Pass
+# `compression=` where the network, not the CPU, is the bottleneck.
 DEFAULT_COMPRESSION: str | None = None
+
+
+class RememberingPartitioner(DefaultPartitioner):  # type: ignore[misc]  # untyped library
+    """The default (Java-compatible murmur2) key partitioner, remembering each key's partition.
+
+    kafka-python hashes every key in pure Python; posts are keyed by author, and the same few
+    thousand authors recur millions of times, so a lookup saves the hash on almost every send.
+    The memory is per topic and forgotten when the topic's partition count changes, so a key maps
+    to the same partition as the default partitioner would give it.
+    """
+
+    MAX_KEYS = 1_000_000  # bounds memory on inputs with a huge number of authors
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._remembered: dict[str, tuple[int, dict[bytes, int]]] = {}
+
+    def partition(  # type: ignore[no-untyped-def]
+        self, topic, key, serialized_key, value, serialized_value, cluster
+    ) -> int:
+        if serialized_key is None:
+            keyless: int = super().partition(
+                topic, key, serialized_key, value, serialized_value, cluster
+            )
+            return keyless
+        partitions = cluster.partitions_for_topic(topic)
+        count = len(partitions) if partitions else 0
+        known_count, by_key = self._remembered.get(topic, (-1, {}))
+        if known_count != count or len(by_key) >= self.MAX_KEYS:
+            by_key = {}
+            self._remembered[topic] = (count, by_key)
+        chosen: int | None = by_key.get(serialized_key)
+        if chosen is None:
+            chosen = super().partition(topic, key, serialized_key, value, serialized_value, cluster)
+            by_key[serialized_key] = chosen
+        return chosen
 
 
 @dataclass
@@ -59,6 +98,7 @@ def build_producer(settings: Settings, compression: str | None = DEFAULT_COMPRES
         acks="all",
         enable_idempotence=True,
         compression_type=compression,
+        partitioner=RememberingPartitioner(),
         linger_ms=20,
         batch_size=512 * 1024,
         max_request_size=8 * 1024 * 1024,
