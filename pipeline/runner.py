@@ -74,6 +74,9 @@ def run(
     logs = settings.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     running = parts(settings, source, batch_every, with_jobs)
+    # `kill`, a service manager or `docker stop` send SIGTERM: stop the parts as Ctrl-C does,
+    # instead of dying at once and leaving every child running.
+    signal.signal(signal.SIGTERM, _interrupt)
     for part in running:
         log = (logs / f"{part.name}.log").open("ab")
         # The app's own output (its URL) goes to the terminal; the jobs' go to their logs.
@@ -106,6 +109,10 @@ def run(
     finally:
         _stop_all(running)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _log(logs: Path, part: Part) -> Path | str:

@@ -59,7 +59,10 @@ def app_url(seeded_app_data) -> Iterator[str]:
         pytest.fail("the app did not answer its health check within 60 s")
     yield url
     process.terminate()
-    process.wait(timeout=30)
+    process.wait(timeout=60)
+    # SIGTERM stops what `trendoff run` started, not only the runner itself.
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
 
 
 @pytest.fixture(scope="module")
