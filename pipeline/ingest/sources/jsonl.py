@@ -73,16 +73,36 @@ def records_from_line(raw: bytes, position: str) -> Iterator[Post | Rejected]:
     except json.JSONDecodeError as exc:
         yield Rejected(raw, position, RejectReason.NOT_JSON, f"the line is not JSON: {exc}")
         return
+    yield from records_from_response(response, position, raw)
+
+
+def records_from_response(
+    response: Any, position: str, raw: bytes | None = None
+) -> Iterator[Post | Rejected]:
+    """The posts in one parsed API response (or why it has none).
+
+    A rejection keeps ``raw``, the bytes the response was parsed from. A response parsed elsewhere
+    (by an API client) has no such bytes; then a rejected tweet keeps its own JSON, so replaying
+    the dead letter does not resend the tweets that were fine, and a rejected response its whole
+    JSON.
+    """
     try:
         tweets, users = _tweets_and_users(response)
     except InvalidRecord as invalid:
-        yield Rejected(raw, position, invalid.reason, invalid.message)
+        yield Rejected(_raw_or_json(raw, response), position, invalid.reason, invalid.message)
         return
     for tweet in tweets:
         try:
             yield post_from_tweet(tweet, users)
         except InvalidRecord as invalid:
-            yield Rejected(raw, position, invalid.reason, invalid.message)
+            yield Rejected(_raw_or_json(raw, tweet), position, invalid.reason, invalid.message)
+
+
+def _raw_or_json(raw: bytes | None, value: Any) -> bytes:
+    if raw is not None:
+        return raw
+    # ASCII escapes keep even a lone surrogate (which UTF-8 cannot hold) exactly replayable.
+    return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
 def _tweets_and_users(
