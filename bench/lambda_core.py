@@ -1,8 +1,11 @@
 """Lambda-core figures: speed and master drain rate, batch recompute time, shared_words latency.
 
-    .venv/bin/python bench/lambda_core.py [--rows N] [--pairs P] [--queries Q]
+    .venv/bin/python bench/lambda_core.py [--rows N] [--pairs P] [--queries Q] [--keep]
+    .venv/bin/python bench/lambda_core.py --reuse NAMESPACE:STATE_DIR [--batches B]
 
-Needs the local stack (`trendoff stack up`). Uses a fresh namespace and state dir, dropped after.
+Needs the local stack (`trendoff stack up`). Uses a fresh namespace and state dir, dropped after
+unless ``--keep`` (which prints how to ``--reuse`` them: steps 2 and 3 again, without producing and
+draining anew, to compare batch or serving changes on the same data).
 1. produces N dev posts (default: the whole file), then times each streaming job draining them
    with --available-now (JVM start-up included, reported separately as a no-data run);
 2. times `batch --once` over everything (Spark session start-up excluded: it is reused);
@@ -59,38 +62,39 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=None, help="dev rows (default: all)")
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--keep", action="store_true", help="keep the namespace and state dir")
+    parser.add_argument(
+        "--reuse", metavar="NAMESPACE:STATE_DIR", help="a kept run: skip producing and draining"
+    )
+    parser.add_argument("--batches", type=int, default=1, help="batch runs (median printed)")
     args = parser.parse_args()
 
-    state = Path(tempfile.mkdtemp(prefix="trendoff-bench-"))
     base = Settings()
-    (state / "jvm").symlink_to(base.state_dir / "jvm")
-    settings = base.model_copy(
-        update={"namespace": f"bench_{uuid.uuid4().hex[:10]}", "state_dir": state}
-    )
-    initialise(settings)
-    try:
-        empty = {job: timed_job(settings, job) for job in ("speed", "master")}
-        records = open_source("csv", [DEV], fmt="ira").records()
-        if args.rows:
-            records = pacing.limit(records, args.rows)
-        summary = produce(settings, records)
-        posts = summary.produced
-        print(f"produced {posts:,} posts in {summary.seconds:.1f} s")
-        for job in ("speed", "master"):
-            seconds = timed_job(settings, job)
-            print(
-                f"{job}: drained {posts:,} posts in {seconds:.1f} s = "
-                f"{posts / seconds:,.0f} posts/s "
-                f"(an empty run takes {empty[job]:.1f} s: without it "
-                f"{posts / max(0.001, seconds - empty[job]):,.0f} posts/s)"
-            )
-        time.sleep(2)
-        spark = build_session(settings, "bench-batch")
-        result = batch.run_once(settings, spark=spark)
-        print(
-            f"batch: {result.posts_counted:,} posts -> {result.rows_written:,} view rows "
-            f"in {result.seconds:.1f} s"
+    if args.reuse:
+        namespace, _, state_dir = args.reuse.partition(":")
+        settings = base.model_copy(update={"namespace": namespace, "state_dir": Path(state_dir)})
+    else:
+        state = Path(tempfile.mkdtemp(prefix="trendoff-bench-"))
+        (state / "jvm").symlink_to(base.state_dir / "jvm")
+        settings = base.model_copy(
+            update={"namespace": f"bench_{uuid.uuid4().hex[:10]}", "state_dir": state}
         )
+        initialise(settings)
+    try:
+        if not args.reuse:
+            produce_and_drain(settings, args.rows)
+            time.sleep(2)
+        spark = build_session(settings, "bench-batch")
+        seconds = []
+        for _ in range(args.batches):
+            result = batch.run_once(settings, spark=spark, force=True)
+            seconds.append(result.seconds)
+            print(
+                f"batch: {result.posts_counted:,} posts -> {result.rows_written:,} view rows "
+                f"in {result.seconds:.1f} s"
+            )
+        if args.batches > 1:
+            print(f"batch median of {args.batches}: {statistics.median(seconds):.1f} s")
         with Serving(settings) as serving:
             handles = [account.handle for account in serving.accounts(limit=1_000_000)]
             rng = random.Random(7)
@@ -106,7 +110,28 @@ def main() -> None:
             f"p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms"
         )
     finally:
-        drop_namespace(settings)
+        if args.keep or args.reuse:
+            print(f"kept: --reuse {settings.namespace}:{settings.state_dir}")
+        else:
+            drop_namespace(settings)
+
+
+def produce_and_drain(settings: Settings, rows: int | None) -> None:
+    empty = {job: timed_job(settings, job) for job in ("speed", "master")}
+    records = open_source("csv", [DEV], fmt="ira").records()
+    if rows:
+        records = pacing.limit(records, rows)
+    summary = produce(settings, records)
+    posts = summary.produced
+    print(f"produced {posts:,} posts in {summary.seconds:.1f} s")
+    for job in ("speed", "master"):
+        seconds = timed_job(settings, job)
+        print(
+            f"{job}: drained {posts:,} posts in {seconds:.1f} s = "
+            f"{posts / seconds:,.0f} posts/s "
+            f"(an empty run takes {empty[job]:.1f} s: without it "
+            f"{posts / max(0.001, seconds - empty[job]):,.0f} posts/s)"
+        )
 
 
 if __name__ == "__main__":
