@@ -2,10 +2,9 @@
 
 Each micro-batch writes its posts with WRITETIME = the message's append time, so a replayed batch
 and a re-sent post both rewrite rows to the same final state (null fields are left unset, not
-written as tombstones: a later copy of a post can fill in a field, never erase one); then records how far it got per
-partition (the batch layer's high-water mark is derived from that); then sets apart messages that
-did not decode as dead letters with their reason.
-"""
+written as tombstones: a later copy of a post can fill in a field, never erase one); then records
+how far it got per partition (the batch layer's high-water mark is derived from that); then sets
+apart messages that did not decode as dead letters with their reason."""
 
 from __future__ import annotations
 
