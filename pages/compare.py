@@ -5,7 +5,6 @@ import streamlit as st
 
 from pipeline.app import loaders
 from pipeline.app.charts import shared_words_chart, shared_words_frame
-from pipeline.distinctive import distinctive_words
 
 st.title("Compare accounts")
 
@@ -75,7 +74,7 @@ st.subheader("Distinctive words")
 st.caption(
     "Weighted log-odds with an informative prior: words each account uses more than the other."
 )
-of_a, of_b = distinctive_words(loaders.word_counts(a), loaders.word_counts(b))
+of_a, of_b = loaders.distinctive(a, b)
 col_a, col_b = st.columns(2)
 for column, handle, items in ((col_a, a, of_a), (col_b, b, of_b)):
     column.markdown(f"**{handle}**")

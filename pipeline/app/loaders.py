@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from pipeline.distinctive import Distinctive, distinctive_words
 from pipeline.serving import Serving
 from pipeline.settings import Settings, get_settings
 from pipeline.stack import manager
@@ -47,6 +48,11 @@ def shared_words(a: str, b: str, limit: int) -> list[SharedWord]:
 @st.cache_data(ttl=15, show_spinner=False)
 def word_counts(author: str) -> dict[str, int]:
     return serving().word_counts(author)
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def distinctive(a: str, b: str) -> tuple[list[Distinctive], list[Distinctive]]:
+    return distinctive_words(word_counts(a), word_counts(b))
 
 
 @st.cache_data(ttl=3, show_spinner=False)
