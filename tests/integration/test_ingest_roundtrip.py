@@ -7,9 +7,13 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import itertools
+import json
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
@@ -31,32 +35,44 @@ def fingerprint(author: str, created_at: datetime, text: str) -> int:
     return int.from_bytes(digest.digest(), "big")
 
 
-def independent_count() -> tuple[Counter[str], int, Counter[str]]:
-    """Per-author valid rows, an order-independent checksum, and invalid rows by reason."""
+def independent_rows() -> Iterator[tuple[dict[str, str], datetime] | str]:
+    """Each dev row with its time, or the reason it is not a post: rules written out again here,
+    sharing no code with the sources."""
     csv.field_size_limit(sys.maxsize)
-    authors: Counter[str] = Counter()
-    rejected: Counter[str] = Counter()
-    checksum = 0
     with gzip.open(DEV_TWEETS, "rt", encoding="utf-8", newline="") as text:
         for row in csv.DictReader(text):
             author, content = row["author_id"].strip(), row["content"]
             stamp = row["publish_date"].strip()
             if not author:
-                rejected["missing_author"] += 1
+                yield "missing_author"
             elif not content.strip():
-                rejected["missing_text"] += 1
+                yield "missing_text"
             elif not stamp:
-                rejected["missing_time"] += 1
+                yield "missing_time"
             elif len(content.encode()) > MAX_TEXT_BYTES:
-                rejected["text_too_long"] += 1
+                yield "text_too_long"
             else:
                 try:
                     created = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
                 except ValueError:
-                    rejected["bad_time"] += 1
+                    yield "bad_time"
                     continue
-                authors[author] += 1
-                checksum = (checksum + fingerprint(author, created, content)) % 2**64
+                yield row, created
+
+
+def independent_count() -> tuple[Counter[str], int, Counter[str]]:
+    """Per-author valid rows, an order-independent checksum, and invalid rows by reason."""
+    authors: Counter[str] = Counter()
+    rejected: Counter[str] = Counter()
+    checksum = 0
+    for outcome in independent_rows():
+        if isinstance(outcome, str):
+            rejected[outcome] += 1
+            continue
+        row, created = outcome
+        author = row["author_id"].strip()
+        authors[author] += 1
+        checksum = (checksum + fingerprint(author, created, row["content"])) % 2**64
     return authors, checksum, rejected
 
 
@@ -90,7 +106,14 @@ def test_whole_dev_file_round_trips_exactly(namespace_settings) -> None:
 
     assert summary.produced == sum(authors.values())
     assert dict(summary.rejected) == dict(rejected)
+    assert_topic_holds(settings, authors, checksum, rejected)
 
+
+def assert_topic_holds(
+    settings, authors: Counter[str], checksum: int, rejected: Counter[str]
+) -> None:
+    """The posts topic holds exactly these posts (keyed by author id), the dead-letter topic
+    exactly these rejections."""
     seen_authors: Counter[str] = Counter()
     seen_checksum = 0
     for message in consume_all(settings, settings.posts_topic):
@@ -108,3 +131,92 @@ def test_whole_dev_file_round_trips_exactly(namespace_settings) -> None:
         for message in consume_all(settings, settings.dead_letter_topic)
     )
     assert reasons == rejected
+
+
+# Renderings of a dev sample in the other input formats: (valid rows, folder) -> the file, plus
+# the rejections its deliberately broken records must produce.
+SAMPLE_ROWS = 20_000
+Rendering = Callable[[list[tuple[dict[str, str], datetime]], Path], tuple[Path, Counter[str]]]
+
+
+def render_fth(rows: list[tuple[dict[str, str], datetime]], folder: Path) -> tuple[Path, Counter]:
+    header = [
+        "Tweet Id", "Date", "Hour", "User Name", "Nickname", "Bio", "Tweet content", "Favs",
+        "RTs", "Latitude", "Longitude", "Country", "Place (as appears on Bio)",
+        "Profile picture", "Followers", "Following", "Listed", "Tweet language (ISO 639-1)",
+        "Tweet Url",
+    ]  # fmt: skip
+    path = folder / "fth.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for number, (row, created) in enumerate(rows):
+            author = row["author_id"].strip()
+            fields = dict.fromkeys(header, "")
+            fields.update(
+                {
+                    "Tweet Id": str(10**17 + number),
+                    "Date": created.strftime("%Y-%m-%d"),
+                    "Hour": created.strftime("%H:%M:%S"),
+                    "User Name": author,
+                    "Nickname": author,
+                    "Tweet content": row["content"],
+                    "Followers": row["followers"],
+                    "Following": row["following"],
+                }
+            )
+            writer.writerow([fields[name] for name in header])
+        broken = dict.fromkeys(header, "")
+        broken.update({"Tweet Id": "1", "Nickname": "x", "Tweet content": "tea", "Date": "soon"})
+        broken["Hour"] = "10:00"
+        writer.writerow([broken[name] for name in header])
+        broken.update({"Tweet Id": "2", "Date": "2016-03-21", "Hour": "10:00", "Nickname": ""})
+        writer.writerow([broken[name] for name in header])
+    return path, Counter({"bad_time": 1, "missing_author": 1})
+
+
+def render_jsonl(rows: list[tuple[dict[str, str], datetime]], folder: Path) -> tuple[Path, Counter]:
+    path = folder / "x.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for number, (row, created) in enumerate(rows):
+            author = row["author_id"].strip()
+            user_id = str(int.from_bytes(hashlib.blake2b(author.encode(), digest_size=6).digest()))
+            response = {
+                "data": {
+                    "id": str(10**17 + number),
+                    "text": row["content"],
+                    "author_id": user_id,
+                    "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                },
+                "includes": {"users": [{"id": user_id, "username": author, "name": author}]},
+            }
+            out.write(json.dumps(response, ensure_ascii=False) + "\n")
+        out.write("{not json\n")
+        orphan = {"data": {"id": "1", "text": "tea", "author_id": "9", "created_at": "2016"}}
+        out.write(json.dumps(orphan) + "\n")
+    return path, Counter({"not_json": 1, "missing_author": 1})
+
+
+@pytest.mark.parametrize(
+    ("source", "fmt", "render"), [("csv", "fth", render_fth), ("jsonl", "auto", render_jsonl)]
+)
+def test_other_formats_of_a_dev_sample_round_trip_exactly(
+    namespace_settings, tmp_path: Path, source: str, fmt: str, render: Rendering
+) -> None:
+    rows = [
+        outcome
+        for outcome in itertools.islice(independent_rows(), SAMPLE_ROWS)
+        if not isinstance(outcome, str)
+    ]
+    path, rejected = render(rows, tmp_path)
+    authors = Counter(row["author_id"].strip() for row, _ in rows)
+    checksum = (
+        sum(fingerprint(row["author_id"].strip(), created, row["content"]) for row, created in rows)
+        % 2**64
+    )
+
+    summary = produce(namespace_settings, open_source(source, [path], fmt=fmt).records())
+
+    assert summary.produced == len(rows)
+    assert dict(summary.rejected) == dict(rejected)
+    assert_topic_holds(namespace_settings, authors, checksum, rejected)
