@@ -93,6 +93,16 @@ class Service(ABC):
         return port_open(_HOST, self.port)
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id as Kafka's Uuid.randomUuid() makes one: 16 random bytes, URL-safe base64
+    without padding, drawn again when it starts with "-" (which command lines read as an option;
+    about one id in 64 did, and formatting the storage failed)."""
+    while True:
+        value = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not value.startswith("-"):
+            return value
+
+
 class KafkaBroker(Service):
     name = "kafka"
     port_setting = "TRENDOFF_KAFKA_BOOTSTRAP_SERVERS / TRENDOFF_KAFKA_CONTROLLER_PORT"
@@ -163,8 +173,7 @@ class KafkaBroker(Service):
     def cluster_id(self) -> str:
         if self.cluster_id_file.exists():
             return self.cluster_id_file.read_text().strip()
-        # Kafka's Uuid.toString(): 16 random bytes, URL-safe base64 without padding.
-        value = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        value = new_cluster_id()
         self.cluster_id_file.parent.mkdir(parents=True, exist_ok=True)
         self.cluster_id_file.write_text(value)
         return value
@@ -193,8 +202,8 @@ class KafkaBroker(Service):
             "kafka.tools.StorageTool",
             "format",
             "--ignore-formatted",
-            "-t",
-            self.cluster_id(),
+            # One token: a stored id that starts with "-" must not read as an option.
+            f"--cluster-id={self.cluster_id()}",
             "-c",
             str(self.properties_file),
         ]
