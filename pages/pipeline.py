@@ -1,5 +1,7 @@
 """Pipeline: launch a batch refresh, follow its progress, and see the health of every part."""
 
+import hmac
+
 import streamlit as st
 
 from pipeline.app import loaders
@@ -14,7 +16,8 @@ settings = loaders.app_settings()
 token_ok = True
 if settings.admin_token is not None:
     token = st.text_input("Admin token", type="password", key="admin_token")
-    token_ok = token == settings.admin_token.get_secret_value()
+    # A constant-time comparison: how long a wrong guess takes tells nothing about the token.
+    token_ok = hmac.compare_digest(token.encode(), settings.admin_token.get_secret_value().encode())
 if st.button(
     "Refresh batch views now",
     disabled=active or not token_ok,
