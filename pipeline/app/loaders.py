@@ -25,7 +25,13 @@ def app_settings() -> Settings:
     return get_settings()
 
 
-@st.cache_resource
+def _close_serving(released: Serving) -> None:
+    released.close()
+
+
+# Closing on release shuts the driver's connections and threads down when the cache is cleared,
+# instead of leaving them running until the process exits.
+@st.cache_resource(on_release=_close_serving)
 def serving() -> Serving:
     return Serving(app_settings())
 
