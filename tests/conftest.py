@@ -52,7 +52,12 @@ def stack() -> Iterator[Settings]:
     # possibly started from another checkout); otherwise start them and stop them afterwards.
     started_here = not all(service.ready() for service in manager.services(settings))
     if started_here:
-        manager.up(settings)
+        try:
+            manager.up(settings)
+        except BaseException:
+            # A fixture that fails before its yield gets no teardown: stop what did start.
+            manager.down(settings)
+            raise
     yield settings
     if started_here:
         manager.down(settings)

@@ -124,20 +124,23 @@ def test_port_in_use_is_one_clear_line(own_stack_env: dict[str, str]) -> None:
 
 
 def test_unwritable_state_dir_is_one_clear_line(tmp_path: Path) -> None:
-    blocked = tmp_path / "read-only"
-    blocked.mkdir()
-    blocked.chmod(0o500)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
-    env["TRENDOFF_STATE_DIR"] = str(blocked / "state")
+    blocked = None
+    if os.geteuid() == 0:
+        # root writes even into a read-only directory (and would then really start servers): use
+        # a path below a regular file instead, which nobody can create.
+        (tmp_path / "a-file").write_text("")
+        env["TRENDOFF_STATE_DIR"] = str(tmp_path / "a-file" / "state")
+    else:
+        blocked = tmp_path / "read-only"
+        blocked.mkdir()
+        blocked.chmod(0o500)
+        env["TRENDOFF_STATE_DIR"] = str(blocked / "state")
     try:
         completed = trendoff(env, "stack", "up")
     finally:
-        blocked.chmod(0o700)
-    if os.geteuid() == 0:
-        # root writes anywhere; use a path below a regular file instead, which nobody can create.
-        (tmp_path / "a-file").write_text("")
-        env["TRENDOFF_STATE_DIR"] = str(tmp_path / "a-file" / "state")
-        completed = trendoff(env, "stack", "up")
+        if blocked is not None:
+            blocked.chmod(0o700)
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert "is not writable" in completed.stderr
