@@ -1,10 +1,12 @@
 """Producer throughput: dev file -> Kafka, and kafka-python's ceiling on the same payloads.
 
     .venv/bin/python bench/produce.py [--rows N] [--repeat R] [--compression none|gzip|...]
+                                      [--senders N]
 
 Needs the local stack (`trendoff stack up`). Each repeat uses a fresh namespace, dropped after.
 Prints, per repeat and as medians: parse+validate+encode rate (no Kafka), full producer rate
-(parse, encode, send, flush), and the ceiling: kafka-python sending pre-encoded payloads.
+(parse, encode, send, flush), and the ceiling: kafka-python sending pre-encoded payloads from one
+process. With ``--senders N`` the full producer sends from N processes (``produce --senders``).
 """
 
 from __future__ import annotations
@@ -31,18 +33,22 @@ def read_rows(rows: int) -> list:
     return list(itertools.islice(source.records(), rows))
 
 
-def one_round(rows: int, compression: str | None) -> dict[str, float]:
+def one_round(rows: int, compression: str | None, senders: int) -> dict[str, float]:
     settings = Settings(namespace=f"bench_{uuid.uuid4().hex[:10]}")
     initialise(settings)
     try:
         started = time.perf_counter()
         records = read_rows(rows)
-        parse = len(records) / (time.perf_counter() - started)
         payloads = [(r.author_id.encode(), encode_post(r)) for r in records if isinstance(r, Post)]
+        parse = len(records) / (time.perf_counter() - started)
 
         producer = build_producer(settings, compression)
         started = time.perf_counter()
-        summary = produce(settings, iter(records), producer=producer, progress=ProgressLine())
+        # From the file again: the full producer's rate includes reading and parsing.
+        source = itertools.islice(open_source("csv", [DEV], fmt="ira").records(), rows)
+        summary = produce(
+            settings, source, producer=producer, progress=ProgressLine(), senders=senders
+        )
         sent = summary.read / (time.perf_counter() - started)
 
         started = time.perf_counter()
@@ -61,16 +67,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--compression", default="none")
+    parser.add_argument("--senders", type=int, default=1)
     args = parser.parse_args()
     compression = None if args.compression == "none" else args.compression
     rounds = []
     for index in range(args.repeat):
-        result = one_round(args.rows, compression)
+        result = one_round(args.rows, compression, args.senders)
         rounds.append(result)
         print(f"round {index + 1}: " + ", ".join(f"{k} {v:,.0f}/s" for k, v in result.items()))
     medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     print(
-        f"median over {args.repeat} x {args.rows:,} rows (compression {args.compression}): "
+        f"median over {args.repeat} x {args.rows:,} rows (compression {args.compression}, "
+        f"{args.senders} sender process(es)): "
         f"parse+encode {medians['parse_encode']:,.0f} posts/s; producer {medians['producer']:,.0f} "
         f"posts/s; kafka-python ceiling {medians['ceiling']:,.0f} posts/s; "
         f"producer/ceiling {medians['producer'] / medians['ceiling']:.2f}"

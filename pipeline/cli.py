@@ -137,7 +137,7 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         records = pacing.rate(records, args.rate)
     elif args.speedup:
         records = pacing.speedup(records, args.speedup)
-    summary = producer.produce(settings, records)
+    summary = producer.produce(settings, records, senders=args.senders)
     if args.json:
         _emit_json(summary.to_json())
     else:
@@ -147,6 +147,13 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
             f"duplicates seen {summary.duplicates_seen}, {summary.seconds:.1f} s"
         )
     return 130 if summary.interrupted else 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def producer_mapping(items: list[str] | None) -> dict[str, str] | None:
@@ -339,6 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("--limit", type=int, help="stop after N records")
     produce.add_argument(
         "--retime", choices=["now"], help="shift created_at so the first post is now"
+    )
+    produce.add_argument(
+        "--senders",
+        type=_positive_int,
+        default=1,
+        help="processes sending posts (default 1); 2 or more for bulk loads, see BENCHMARKS.md",
     )
     produce.add_argument("--json", action="store_true", help="one JSON summary at the end")
     produce.set_defaults(handler=cmd_produce)

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from kafka import KafkaProducer
 from kafka.partitioner import DefaultPartitioner
+from kafka.partitioner.default import murmur2
 
 from pipeline.admin import require_kafka
 from pipeline.ingest.avro import encode_post
@@ -32,40 +33,52 @@ logger = logging.getLogger(__name__)
 DEFAULT_COMPRESSION: str | None = None
 
 
-class RememberingPartitioner(DefaultPartitioner):  # type: ignore[misc]  # untyped library
-    """The default (Java-compatible murmur2) key partitioner, remembering each key's partition.
+class KeyPartitions:
+    """Which of a topic's partitions each key goes to, as the default (Java-compatible murmur2)
+    partitioner chooses, remembered per key.
 
     kafka-python hashes every key in pure Python; posts are keyed by author, and the same few
     thousand authors recur millions of times, so a lookup saves the hash on almost every send.
-    The memory is per topic and forgotten when the topic's partition count changes, so a key maps
-    to the same partition as the default partitioner would give it.
     """
 
     MAX_KEYS = 1_000_000  # bounds memory on inputs with a huge number of authors
 
+    def __init__(self, partitions: Iterable[int]) -> None:
+        self.partitions = sorted(partitions)
+        if not self.partitions:
+            raise ValueError("a topic has at least one partition")
+        self._known: dict[bytes, int] = {}
+
+    def __call__(self, key: bytes) -> int:
+        chosen = self._known.get(key)
+        if chosen is None:
+            chosen = self.partitions[(murmur2(key) & 0x7FFFFFFF) % len(self.partitions)]
+            if len(self._known) < self.MAX_KEYS:
+                self._known[key] = chosen
+        return chosen
+
+
+class RememberingPartitioner(DefaultPartitioner):  # type: ignore[misc]  # untyped library
+    """kafka-python's default partitioner with :class:`KeyPartitions` memory for keyed records.
+    The memory is per topic and starts afresh when the topic's partition count changes."""
+
     def __init__(self) -> None:
         super().__init__()
-        self._remembered: dict[str, tuple[int, dict[bytes, int]]] = {}
+        self._by_topic: dict[str, KeyPartitions] = {}
 
     def partition(  # type: ignore[no-untyped-def]
         self, topic, key, serialized_key, value, serialized_value, cluster
     ) -> int:
-        if serialized_key is None:
-            keyless: int = super().partition(
+        partitions = cluster.partitions_for_topic(topic)
+        if serialized_key is None or not partitions:
+            chosen: int = super().partition(
                 topic, key, serialized_key, value, serialized_value, cluster
             )
-            return keyless
-        partitions = cluster.partitions_for_topic(topic)
-        count = len(partitions) if partitions else 0
-        known_count, by_key = self._remembered.get(topic, (-1, {}))
-        if known_count != count or len(by_key) >= self.MAX_KEYS:
-            by_key = {}
-            self._remembered[topic] = (count, by_key)
-        chosen: int | None = by_key.get(serialized_key)
-        if chosen is None:
-            chosen = super().partition(topic, key, serialized_key, value, serialized_value, cluster)
-            by_key[serialized_key] = chosen
-        return chosen
+            return chosen
+        known = self._by_topic.get(topic)
+        if known is None or len(known.partitions) != len(partitions):
+            known = self._by_topic[topic] = KeyPartitions(partitions)
+        return known(serialized_key)
 
 
 @dataclass
@@ -135,8 +148,15 @@ def produce(
     producer: Any | None = None,
     progress: ProgressLine | None = None,
     on_error: Callable[[Exception], None] | None = None,
+    senders: int = 1,
 ) -> ProduceSummary:
-    """Send every record; return what happened. The producer is closed unless it was passed in."""
+    """Send every record; return what happened. The producer is closed unless it was passed in.
+
+    With ``senders`` > 1, posts are sent by that many processes (:mod:`.fanout`), each owning a
+    share of the partitions; dead letters are still sent from here.
+    """
+    if senders < 1:
+        raise ValueError("senders must be at least 1")
     own_producer = producer is None
     producer = producer or build_producer(settings)
     progress = progress or ProgressLine()
@@ -150,6 +170,11 @@ def produce(
             on_error(exc)
 
     topic, dead_letters = settings.posts_topic, settings.dead_letter_topic
+    pool = None
+    if senders > 1:
+        from pipeline.ingest.fanout import SenderPool
+
+        pool = SenderPool(settings, senders, producer.partitions_for(topic))
     started = time.monotonic()
     try:
         for record in records:
@@ -171,15 +196,19 @@ def produce(
                 if fingerprint in seen:
                     summary.duplicates_seen += 1
                 seen.add(fingerprint)
-                producer.send(
-                    topic, key=record.author_id.encode(), value=encode_post(record)
-                ).add_errback(failed)
+                key, value = record.author_id.encode(), encode_post(record)
+                if pool is None:
+                    producer.send(topic, key=key, value=value).add_errback(failed)
+                else:
+                    pool.send(key, value)
                 summary.produced += 1
             progress.update(summary, started)
     except KeyboardInterrupt:
         summary.interrupted = True
         logger.warning("interrupted: flushing what was already sent")
     finally:
+        if pool is not None:
+            failures.extend(RuntimeError(failure) for failure in pool.close())
         producer.flush()
         if own_producer:
             producer.close()

@@ -1,0 +1,183 @@
+"""Sending posts from several processes at once (``trendoff produce --senders N``).
+
+kafka-python does its per-record work (record accumulator, batch builder) in pure Python and under
+the GIL, so one process tops out near 24,000 sends/s on the development machine while parsing and
+encoding alone run at 130,000 posts/s (BENCHMARKS.md). Here the reading process keeps parsing,
+validating, encoding and choosing each post's partition, and hands the encoded posts in batches to
+sender processes, each with its own idempotent producer. Sender ``i`` owns the partitions ``p``
+with ``p % senders == i``: all posts of an author (one key, one partition) pass through one sender,
+in input order, so per-author order holds exactly as with a single producer.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import signal
+from collections.abc import Iterable
+from typing import Any
+
+from pipeline.ingest.producer import KeyPartitions, build_producer
+from pipeline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Posts per hand-over: large enough that pickling and the queue cost little per post, small
+# enough that a sender starts early and an interrupted run has little in flight.
+BATCH_POSTS = 2_000
+# Hand-overs waiting per sender: bounds memory when senders fall behind the reader.
+QUEUED_BATCHES = 8
+# How long to wait for a sender that has stopped taking batches before asking whether it lives.
+LIVENESS_SECONDS = 1.0
+# Failures a sender reports in full; the rest are counted.
+REPORTED_FAILURES = 5
+
+Batch = list[tuple[int, bytes, bytes]]  # (partition, key, Avro value)
+Report = tuple[int, int, list[str], int]  # (sender index, posts sent, first failures, failures)
+
+
+class SenderPool:
+    """Sender processes for one topic. ``send`` routes a post; ``close`` flushes and stops them."""
+
+    def __init__(self, settings: Settings, senders: int, partitions: Iterable[int]) -> None:
+        if senders < 2:
+            raise ValueError("a sender pool has at least two senders; use one producer otherwise")
+        self.topic = settings.posts_topic
+        self._partition_of = KeyPartitions(partitions)
+        # spawn, not fork: the reading process may already run threads (its own producer's), and
+        # a forked copy of a thread's locks can deadlock.
+        context = multiprocessing.get_context("spawn")
+        self._inboxes = [context.Queue(maxsize=QUEUED_BATCHES) for _ in range(senders)]
+        self._reports: Any = context.Queue()
+        self._processes = [
+            context.Process(
+                target=run_sender,
+                args=(settings, index, inbox, self._reports),
+                name=f"trendoff-sender-{index}",
+                daemon=True,
+            )
+            for index, inbox in enumerate(self._inboxes)
+        ]
+        for process in self._processes:
+            process.start()
+        self._pending: list[Batch] = [[] for _ in range(senders)]
+        self._early_reports: list[Report] = []
+        self._closed = False
+
+    def send(self, key: bytes, value: bytes) -> None:
+        partition = self._partition_of(key)
+        owner = partition % len(self._inboxes)
+        pending = self._pending[owner]
+        pending.append((partition, key, value))
+        if len(pending) >= BATCH_POSTS:
+            self._hand_over(owner, pending)
+            self._pending[owner] = []
+
+    def close(self) -> list[str]:
+        """Hand over what is pending, let every sender flush and stop; the failures they saw."""
+        if self._closed:
+            return []
+        self._closed = True
+        failures: list[str] = []
+        reported: set[int] = set()
+        for owner, pending in enumerate(self._pending):
+            try:
+                if pending:
+                    self._hand_over(owner, pending)
+                self._hand_over(owner, None)
+            except RuntimeError as exc:  # that sender is gone; the others still flush
+                failures.append(str(exc))
+                reported.add(owner)
+
+        def absorb(report: Report) -> None:
+            index, sent, errors, error_count = report
+            reported.add(index)
+            failures.extend(errors)
+            if error_count > len(errors):
+                failures.append(f"… and {error_count - len(errors)} more in sender {index}")
+            logger.debug("sender %d sent %d posts", index, sent)
+
+        for report in self._early_reports:
+            absorb(report)
+        while len(reported) < len(self._processes):
+            try:
+                absorb(self._reports.get(timeout=LIVENESS_SECONDS))
+                continue
+            except queue.Empty:
+                pass
+            dead = [
+                index
+                for index, process in enumerate(self._processes)
+                if index not in reported and not process.is_alive()
+            ]
+            if not dead:
+                continue
+            # A sender reports before it exits; a report may still be on its way.
+            try:
+                absorb(self._reports.get(timeout=LIVENESS_SECONDS))
+                continue
+            except queue.Empty:
+                pass
+            for index in dead:
+                process = self._processes[index]
+                failures.append(f"{process.name} exited ({process.exitcode}) without a report")
+                reported.add(index)
+        for process in self._processes:
+            process.join()
+        return failures
+
+    def _hand_over(self, owner: int, batch: Batch | None) -> None:
+        while True:
+            try:
+                self._inboxes[owner].put(batch, timeout=LIVENESS_SECONDS)
+                return
+            except queue.Full:
+                process = self._processes[owner]
+                if not process.is_alive():
+                    raise RuntimeError(f"{process.name} stopped: {self._why(owner)}") from None
+
+    def _why(self, owner: int) -> str:
+        """The first failure a stopped sender reported (it reports before it exits)."""
+        while True:
+            try:
+                self._early_reports.append(self._reports.get(timeout=LIVENESS_SECONDS / 5))
+            except queue.Empty:
+                break
+        for index, _, errors, _ in self._early_reports:
+            if index == owner and errors:
+                return errors[0]
+        return f"it exited with code {self._processes[owner].exitcode} and no report"
+
+
+def run_sender(settings: Settings, index: int, inbox: Any, reports: Any) -> None:
+    """A sender process: send every batch from ``inbox`` to its partitions until ``None``, flush,
+    report ``(index, sent, first failures, failure count)``."""
+    # Ctrl-C reaches every process of the terminal's group; the reading process decides when to
+    # stop, and a sender must first send and flush what it was handed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    errors: list[str] = []
+    error_count = 0
+    sent = 0
+
+    def failed(exc: Exception) -> None:
+        nonlocal error_count
+        error_count += 1
+        if len(errors) < REPORTED_FAILURES:
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    producer = None
+    try:
+        producer = build_producer(settings)
+        topic = settings.posts_topic
+        while (batch := inbox.get()) is not None:
+            for partition, key, value in batch:
+                producer.send(topic, key=key, value=value, partition=partition).add_errback(failed)
+            sent += len(batch)
+        producer.flush()
+    except Exception as exc:  # noqa: BLE001 - reported to the reading process, which raises it
+        failed(exc)
+    finally:
+        if producer is not None:
+            producer.close()
+        reports.put((index, sent, errors, error_count))
