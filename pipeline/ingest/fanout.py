@@ -125,6 +125,11 @@ class SenderPool:
                 reported.add(index)
         for process in self._processes:
             process.join()
+        for inbox in self._inboxes:
+            # Every sender has stopped: whatever a queue still buffers for a sender that died can
+            # never be read, and waiting at exit to flush it into a full pipe would hang for ever.
+            inbox.cancel_join_thread()
+            inbox.close()
         return failures
 
     def _hand_over(self, owner: int, batch: Batch | None) -> None:
