@@ -1,0 +1,299 @@
+"""Freshness with every part running: how long a post takes from the producer to serving.
+
+    .venv/bin/python bench/freshness.py --rate 1000 --seconds 600 [--marker-every 2] [--json]
+
+Needs the local stack (`trendoff stack up`). In a fresh namespace and state dir it starts
+`trendoff run --source none` (the streaming jobs, the batch scheduler and the app: everything
+`make run` starts) and then acts as its source: it sends dev posts at ``--rate`` posts/s for
+``--seconds``, and every ``--marker-every`` seconds a marker post carrying a word of its own. A
+poller asks the serving layer (the same query the app's compare page makes) for the marker
+account's words and notes when each marker's word becomes visible. It prints:
+
+- start-up: seconds from the runner printing its URL to the first marker visible;
+- produce -> visible p50 / p95 / max over every marker, and the first vs last third's p95
+  (a steady state has the two alike; a growing delay shows as a larger last third);
+- each job's lag when sending stops (posts and seconds of input not yet written), and how long
+  it then took to catch up;
+- how long Ctrl-C (SIGINT) of the runner took to stop every part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+
+from pipeline.admin import drop_namespace, initialise
+from pipeline.cassandra import build_cluster
+from pipeline.ingest.model import Post, Rejected
+from pipeline.ingest.producer import produce
+from pipeline.ingest.sources import open_source
+from pipeline.serving import Serving
+from pipeline.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT.parent / "shared" / "data" / "ira-tweets-dev.csv.gz"
+PROBE = "freshness_probe"
+POLL_SECONDS = 0.2
+SLICE_SECONDS = 0.02  # posts are handed to the producer in slices this long
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+class Markers:
+    """Marker posts: when each was sent and when serving first showed it."""
+
+    def __init__(self, run: str) -> None:
+        self.run = run
+        self.sent: dict[str, float] = {}
+        self.seen: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def make(self, index: int) -> Post:
+        word = f"fp{self.run}n{index:06d}"
+        with self.lock:
+            self.sent[word] = time.monotonic()
+        return Post(
+            post_id=f"{PROBE}-{self.run}-{index}",
+            source="synthetic",
+            author_id=PROBE,
+            author_handle=PROBE,
+            text=f"freshness probe {word}",
+            created_at=datetime.now(UTC),
+        )
+
+    def pending(self) -> bool:
+        with self.lock:
+            return len(self.seen) < len(self.sent)
+
+    def observe(self, words: set[str]) -> None:
+        now = time.monotonic()
+        with self.lock:
+            for word in self.sent.keys() - self.seen.keys():
+                if word in words:
+                    self.seen[word] = now
+
+    def delays(self) -> list[tuple[float, float]]:
+        """(sent at, seconds to visible) of every marker seen, in send order."""
+        with self.lock:
+            return sorted(
+                (self.sent[word], self.seen[word] - self.sent[word]) for word in self.seen
+            )
+
+
+def dev_posts() -> Iterator[Post]:
+    """Dev posts, dated now, endlessly (the file again from the top when it ends)."""
+    while True:
+        for record in open_source("csv", [DEV], fmt="ira").records():
+            if isinstance(record, Rejected):
+                continue
+            yield record._replace(created_at=datetime.now(UTC))
+
+
+def paced(
+    rate: int, seconds: float, markers: Markers, marker_every: float, stop: threading.Event
+) -> Iterator[Post]:
+    """``rate`` dev posts a second for ``seconds``, a marker every ``marker_every`` seconds."""
+    posts = dev_posts()
+    started = time.monotonic()
+    sent = 0
+    marker_index = 0
+    while not stop.is_set():
+        elapsed = time.monotonic() - started
+        if elapsed >= seconds:
+            return
+        if elapsed >= marker_index * marker_every:
+            yield markers.make(marker_index)
+            marker_index += 1
+        due = int(rate * (elapsed + SLICE_SECONDS))
+        while sent < due:
+            yield next(posts)
+            sent += 1
+        time.sleep(max(0.0, SLICE_SECONDS - (time.monotonic() - started - elapsed)))
+
+
+def poll(settings: Settings, markers: Markers, stop: threading.Event) -> None:
+    with Serving(settings) as serving:
+        while not stop.is_set():
+            markers.observe(set(serving.word_counts(PROBE)))
+            time.sleep(POLL_SECONDS)
+
+
+def end_offsets(settings: Settings) -> dict[int, int]:
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        partitions = [
+            TopicPartition(settings.posts_topic, p)
+            for p in consumer.partitions_for_topic(settings.posts_topic) or ()
+        ]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
+    finally:
+        consumer.close()
+
+
+def job_lag(settings: Settings, ends: dict[int, int]) -> dict[str, int]:
+    """Posts each job has not yet written, per job."""
+    cluster = build_cluster(settings)
+    try:
+        session = cluster.connect(settings.keyspace)
+        lag = {}
+        for job in ("speed", "master"):
+            done = {
+                row.kafka_partition: row.max_offset + 1
+                for row in session.execute(
+                    "SELECT kafka_partition, max_offset FROM job_progress WHERE job = %s", (job,)
+                )
+            }
+            lag[job] = sum(end - done.get(p, 0) for p, end in ends.items())
+        return lag
+    finally:
+        cluster.shutdown()
+
+
+def start_runner(
+    settings: Settings, env: dict[str, str], log: Path, source: str | None = "none"
+) -> tuple[subprocess.Popen[str], float]:
+    """``trendoff run`` (``--source SOURCE`` unless None: then the SOURCE variable of ``env``);
+    returns it and when it printed the app's URL."""
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", *(["--source", source] if source else [])],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+        start_new_session=True,
+    )
+    assert runner.stdout is not None
+    for line in runner.stdout:
+        if "Trendoff is running" in line:
+            threading.Thread(target=runner.stdout.read, daemon=True).start()
+            return runner, time.monotonic()
+    raise SystemExit(f"trendoff run ended before printing its URL; see {log}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=1000, help="posts per second")
+    parser.add_argument("--seconds", type=float, default=600.0, help="how long to send")
+    parser.add_argument("--marker-every", type=float, default=2.0, help="seconds between markers")
+    parser.add_argument("--drain-timeout", type=float, default=300.0)
+    parser.add_argument("--keep", action="store_true", help="keep the namespace afterwards")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    run = uuid.uuid4().hex[:8]
+    state = Path(tempfile.mkdtemp(prefix="trendoff-fresh-"))
+    base = Settings()
+    (state / "jvm").symlink_to(base.state_dir / "jvm")
+    settings = base.model_copy(
+        update={"namespace": f"fresh_{run}", "state_dir": state, "app_port": 8597}
+    )
+    initialise(settings)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
+    env.update(
+        TRENDOFF_NAMESPACE=settings.namespace,
+        TRENDOFF_STATE_DIR=str(state),
+        TRENDOFF_APP_PORT=str(settings.app_port),
+    )
+    log = state / "runner.log"
+    runner, url_at = start_runner(settings, env, log)
+    markers = Markers(run)
+    stop_polling = threading.Event()
+    poller = threading.Thread(target=poll, args=(settings, markers, stop_polling), daemon=True)
+    poller.start()
+    try:
+        # Start-up: one marker a second until the first one shows.
+        warmup = Markers(f"{run}w")
+        warm_stop = threading.Event()
+        warm_poller = threading.Thread(target=poll, args=(settings, warmup, warm_stop), daemon=True)
+        warm_poller.start()
+        index = 0
+        while not warmup.seen and time.monotonic() - url_at < 300:
+            produce(settings, [warmup.make(index)])
+            index += 1
+            time.sleep(1.0)
+        warm_stop.set()
+        startup = min(warmup.seen.values()) - url_at if warmup.seen else float("nan")
+
+        stop_sending = threading.Event()
+        started = time.monotonic()
+        summary = produce(
+            settings, paced(args.rate, args.seconds, markers, args.marker_every, stop_sending)
+        )
+        sent_for = time.monotonic() - started
+        lag = job_lag(settings, end_offsets(settings))
+        stopped_at = time.monotonic()
+        caught_up: dict[str, float | None] = {"speed": None, "master": None}
+        ends = end_offsets(settings)
+        while time.monotonic() - stopped_at < args.drain_timeout and None in caught_up.values():
+            now_lag = job_lag(settings, ends)
+            for job, behind in now_lag.items():
+                if behind == 0 and caught_up[job] is None:
+                    caught_up[job] = time.monotonic() - stopped_at
+            time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while markers.pending() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        stop_polling.set()
+        stop_started = time.monotonic()
+        runner.send_signal(signal.SIGINT)
+        try:
+            runner.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(runner.pid, signal.SIGKILL)
+        stop_seconds = time.monotonic() - stop_started
+
+    delays = markers.delays()
+    values = [delay for _, delay in delays]
+    third = max(1, len(values) // 3)
+    rate = summary.produced / sent_for
+    result = {
+        "rate_asked": args.rate,
+        "rate_sent": round(rate),
+        "seconds": round(sent_for, 1),
+        "startup_first_visible_s": round(startup, 1),
+        "markers_sent": len(markers.sent),
+        "markers_seen": len(values),
+        "p50_s": round(statistics.median(values), 2) if values else None,
+        "p95_s": round(percentile(values, 0.95), 2) if values else None,
+        "max_s": round(max(values), 2) if values else None,
+        "first_third_p95_s": round(percentile(values[:third], 0.95), 2) if values else None,
+        "last_third_p95_s": round(percentile(values[-third:], 0.95), 2) if values else None,
+        "lag_at_end_posts": lag,
+        "lag_at_end_seconds_of_input": {job: round(n / rate, 1) for job, n in lag.items()},
+        "caught_up_after_s": {
+            k: round(v, 1) if v is not None else None for k, v in caught_up.items()
+        },
+        "stop_seconds": round(stop_seconds, 1),
+        "runner_exit": runner.returncode,
+        "runner_log": str(log),
+    }
+    if not args.keep:
+        drop_namespace(settings)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        print(f"{key:32} {value}")
+
+
+if __name__ == "__main__":
+    main()
