@@ -87,8 +87,8 @@ class Serving:
             )
             for slot in SLOTS
         }
-        self._speed_words = prepare(
-            f"SELECT window_start, word, uses FROM {ks}.speed_words "
+        self._speed_vocab = prepare(
+            f"SELECT window_start, words, uses FROM {ks}.speed_vocab "
             "WHERE author = ? AND window_start >= ?"
         )
         self._speed_topics = prepare(
@@ -146,7 +146,7 @@ class Serving:
                 if snapshot.slot is not None
                 else None
             )
-            speed_future = self.session.execute_async(self._speed_words, (author, speed_from))
+            speed_future = self.session.execute_async(self._speed_vocab, (author, speed_from))
             pending.append((batch_future, speed_future))
         merged = []
         for batch_future, speed_future in pending:
@@ -156,7 +156,9 @@ class Serving:
                 else {}
             )
             speed = (
-                (row.word, as_utc(row.window_start), row.uses) for row in speed_future.result()
+                (word, as_utc(row.window_start), uses)
+                for row in speed_future.result()
+                for word, uses in unpack_vocabulary([(row.words, row.uses)]).items()
             )
             merged.append(merge_counts(batch, speed, snapshot.high_water))  # type: ignore[arg-type]
         return merged

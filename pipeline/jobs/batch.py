@@ -25,6 +25,7 @@ from pipeline.jobs.aggregates import (
     account_activity,
     packed_vocabulary,
     topic_posts,
+    with_terms,
     word_uses,
 )
 from pipeline.jobs.stream import CASSANDRA_FORMAT, write_table
@@ -216,15 +217,15 @@ def run_once(
             .load()
             .select("author_handle", "text", "created_at", "append_time")
             .where(F.col("append_time") < F.lit(high_water))
-            .persist()
         )
+        terms = with_terms(posts, lexicon).persist()
         try:
-            counted = posts.count()
+            counted = terms.count()
             rows = 0
             for view, frame in (
-                ("batch_vocab", packed_vocabulary(word_uses(posts, []))),
-                ("batch_topics", topic_posts(posts, [], lexicon)),
-                ("batch_accounts", account_activity(posts, [])),
+                ("batch_vocab", packed_vocabulary(word_uses(terms, []), [])),
+                ("batch_topics", topic_posts(terms, [])),
+                ("batch_accounts", account_activity(terms, [])),
             ):
                 log.update("running", f"writing {view}_{slot}", slot=slot, high_water=high_water)
                 frame = frame.persist()
@@ -232,7 +233,7 @@ def run_once(
                 write_table(frame, settings, f"{view}_{slot}")
                 frame.unpersist()
         finally:
-            posts.unpersist()
+            terms.unpersist()
 
         # The flip: one single-row write, so readers see either the old slot and H or the new.
         session.execute(

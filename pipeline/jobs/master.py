@@ -29,19 +29,19 @@ def handle_micro_batch(
 
     decoded = decoded.persist()
     try:
+        reached = progress.measure(decoded)
         posts = valid_posts(decoded).withColumn(
             "write_time_us", F.unix_micros(F.col("append_time"))
         )
         write_table(posts, settings, "posts", writetime="write_time_us")
-        dead = decoded.where(F.col("dead_letter_reason").isNotNull())
-        dead_count = dead.count()
+        dead_count = sum(part.dead_letters for part in reached)
         if dead_count:
-            send_dead_letters(dead, settings)
-        partitions = progress.record(decoded, micro_batch)
+            send_dead_letters(decoded.where(F.col("dead_letter_reason").isNotNull()), settings)
+        progress.save(reached, micro_batch)
         logger.info(
             "master micro-batch %d: %d partitions advanced, %d dead letters",
             micro_batch,
-            partitions,
+            len(reached),
             dead_count,
         )
     finally:

@@ -10,7 +10,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from pipeline.jobs.aggregates import account_activity, topic_posts, word_uses
+from pipeline.jobs.aggregates import (
+    account_activity,
+    packed_vocabulary,
+    topic_posts,
+    with_terms,
+    word_uses,
+)
 from pipeline.jobs.stream import (
     ProgressWriter,
     ingest_window_start,
@@ -40,7 +46,9 @@ def handle_micro_batch(
     from pyspark.sql import functions as F
 
     decoded = decoded.persist()
+    terms = None
     try:
+        reached = progress.measure(decoded)
         posts = (
             valid_posts(decoded)
             .withColumn(
@@ -49,12 +57,16 @@ def handle_micro_batch(
             )
             .withColumn("micro_batch", F.lit(micro_batch).cast("long"))
         )
-        write_table(word_uses(posts, SPEED_KEYS), settings, "speed_words")
-        write_table(topic_posts(posts, SPEED_KEYS, lexicon), settings, "speed_topics")
-        write_table(account_activity(posts, SPEED_KEYS), settings, "speed_accounts")
-        partitions = progress.record(decoded, micro_batch)
-        logger.info("speed micro-batch %d: %d partitions advanced", micro_batch, partitions)
+        terms = with_terms(posts, lexicon).persist()
+        vocabulary = packed_vocabulary(word_uses(terms, SPEED_KEYS), SPEED_KEYS, chunks=1)
+        write_table(vocabulary, settings, "speed_vocab")
+        write_table(topic_posts(terms, SPEED_KEYS), settings, "speed_topics")
+        write_table(account_activity(terms, SPEED_KEYS), settings, "speed_accounts")
+        progress.save(reached, micro_batch)
+        logger.info("speed micro-batch %d: %d partitions advanced", micro_batch, len(reached))
     finally:
+        if terms is not None:
+            terms.unpersist()
         decoded.unpersist()
 
 

@@ -7,7 +7,7 @@ BATCH_VIEWS = ("batch_vocab", "batch_topics", "batch_accounts")
 TABLES = (
     "posts",
     "job_progress",
-    "speed_words",
+    "speed_vocab",
     "speed_topics",
     "speed_accounts",
     *(f"{view}_{slot}" for view in BATCH_VIEWS for slot in SLOTS),

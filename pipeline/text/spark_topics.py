@@ -13,13 +13,16 @@ if TYPE_CHECKING:
 
 def topic_categories(text: Column, lexicon: Lexicon) -> Column:
     """array<string> of the categories the text mentions, sorted, each once."""
+    return categories_of_candidates(candidate_tokens(text), lexicon)
+
+
+def categories_of_candidates(candidates: Column, lexicon: Lexicon) -> Column:
+    """:func:`topic_categories` from the text's candidate tokens, tokenised beforehand."""
     from functools import reduce
 
     from pyspark.sql import functions as F
 
-    padded = F.concat(
-        F.lit(SEPARATOR), F.array_join(candidate_tokens(text), SEPARATOR), F.lit(SEPARATOR)
-    )
+    padded = F.concat(F.lit(SEPARATOR), F.array_join(candidates, SEPARATOR), F.lit(SEPARATOR))
 
     def matches(tokens: Column) -> Column:
         categories = []

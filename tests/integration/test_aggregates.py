@@ -31,7 +31,7 @@ def test_packed_vocabulary_round_trips(spark) -> None:
         for word, uses in vocabulary.items()
     ]
     frame = spark.createDataFrame(rows, "author string, word string, uses long")
-    packed = packed_vocabulary(frame).collect()
+    packed = packed_vocabulary(frame, []).collect()
 
     for author, vocabulary in vocabularies.items():
         chunks = [row for row in packed if row.author == author]
@@ -40,3 +40,25 @@ def test_packed_vocabulary_round_trips(spark) -> None:
         assert all(0 <= row.chunk < VOCABULARY_CHUNKS for row in chunks)
     # 5,000 words fill every chunk: the spread works, no chunk holds the whole vocabulary.
     assert len([row for row in packed if row.author == "busy"]) == VOCABULARY_CHUNKS
+
+
+def test_speed_vocabulary_packs_each_account_and_micro_batch_into_one_row(spark) -> None:
+    rows = [
+        ("a", 7, "coffee", 2),
+        ("a", 7, "tea", 1),
+        ("a", 8, "coffee", 5),
+        ("b", 7, "кофе", 3),
+    ]
+    frame = spark.createDataFrame(rows, "author string, micro_batch long, word string, uses long")
+    packed = packed_vocabulary(frame, ["micro_batch"], chunks=1).collect()
+
+    assert sorted((row.author, row.micro_batch) for row in packed) == [("a", 7), ("a", 8), ("b", 7)]
+    assert {row.chunk for row in packed} == {0}
+    unpacked = {
+        (row.author, row.micro_batch): unpack_vocabulary([(row.words, row.uses)]) for row in packed
+    }
+    assert unpacked == {
+        ("a", 7): {"coffee": 2, "tea": 1},
+        ("a", 8): {"coffee": 5},
+        ("b", 7): {"кофе": 3},
+    }
