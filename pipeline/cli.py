@@ -186,6 +186,16 @@ def cmd_speed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.jobs import application
+    from pipeline.jobs.scheduler import parse_duration
+
+    application.run(
+        settings, batch_every=None if args.no_batch else parse_duration(args.batch_every)
+    )
+    return 0
+
+
 def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.jobs import batch
 
@@ -374,6 +384,18 @@ def build_parser() -> argparse.ArgumentParser:
             help="process what Kafka holds now, then exit (tests, backfills)",
         )
         job.set_defaults(handler=handler)
+
+    jobs = commands.add_parser(
+        "jobs",
+        help="the speed and master jobs and the batch scheduler in one Spark application "
+        "(what `run` starts)",
+    )
+    jobs_batch = jobs.add_mutually_exclusive_group()
+    jobs_batch.add_argument(
+        "--batch-every", default="15m", help="batch interval (default 15m; also on requests)"
+    )
+    jobs_batch.add_argument("--no-batch", action="store_true", help="no batch scheduler")
+    jobs.set_defaults(handler=cmd_jobs)
 
     batch = commands.add_parser("batch", help="recompute the batch views into the inactive slot")
     when = batch.add_mutually_exclusive_group()

@@ -1,9 +1,15 @@
 """``trendoff run``: every long-running part of Trendoff in the foreground, stopped by one Ctrl-C.
 
-It starts the master and speed jobs, the batch scheduler, a source (by default the synthetic
-generator at a gentle rate, re-timed to now) and the app, each as its own process with its log
-under ``<state dir>/logs``. When any part exits on its own, the rest are stopped too, so a broken
-part is never silently missing.
+It starts ``trendoff jobs`` (the master and speed jobs and the batch scheduler in one Spark
+application), a source (by default the synthetic generator at a gentle rate, re-timed to now) and
+the app, each as its own process with its log under ``<state dir>/logs``. A source that finishes
+(a replayed file) leaves the jobs and the app running; when the jobs or the app exit on their own,
+the rest are stopped too, so a broken part is never silently missing.
+
+Each part runs in a session of its own, so a Ctrl-C in the terminal reaches only the runner,
+which then stops the parts in order (the source first); a part's own Spark JVM is never hit by
+the terminal's signal halfway through a py4j call. On Linux each part also gets SIGTERM if the
+runner itself dies, so a killed runner leaves no orphans.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from pipeline.settings import Settings
 logger = logging.getLogger(__name__)
 
 DEFAULT_SOURCE = "--source synthetic --rate 5 --retime now"
-STOP_GRACE_SECONDS = 30.0
+STOP_GRACE_SECONDS = 9.0
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -53,11 +60,7 @@ def parts(settings: Settings, source: str, batch_every: str, with_jobs: bool) ->
     trendoff = [sys.executable, "-m", "pipeline"]
     selected = []
     if with_jobs:
-        selected += [
-            Part("master", [*trendoff, "master"]),
-            Part("speed", [*trendoff, "speed"]),
-            Part("batch", [*trendoff, "batch", "--every", batch_every]),
-        ]
+        selected.append(Part("jobs", [*trendoff, "jobs", "--batch-every", batch_every]))
         if source != "none":
             selected.append(Part("source", [*trendoff, "produce", *shlex.split(source)]))
     selected.append(Part("app", app_command(settings)))
@@ -76,7 +79,10 @@ def run(
     running = parts(settings, source, batch_every, with_jobs)
     # `kill`, a service manager or `docker stop` send SIGTERM: stop the parts as Ctrl-C does,
     # instead of dying at once and leaving every child running.
+    # SIGINT too, explicitly: started from a script in the background, a process inherits SIGINT
+    # ignored, and Ctrl-C or `kill -INT` would do nothing.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     for part in running:
         log = (logs / f"{part.name}.log").open("ab")
         # The app's own output (its URL) goes to the terminal; the jobs' go to their logs.
@@ -86,6 +92,8 @@ def run(
             cwd=PROJECT_ROOT,
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
+            preexec_fn=_prepare_child,
         )
         logger.info("started %s (pid %d), log %s", part.name, part.process.pid, _log(logs, part))
     url = f"http://{settings.app_address}:{settings.app_port}"
@@ -95,6 +103,17 @@ def run(
             for part in running:
                 assert part.process is not None
                 code = part.process.poll()
+                if code is not None and part.name == "source":
+                    # A replayed file has ended: what it sent stays on view.
+                    log_finish = logger.info if code == 0 else logger.error
+                    log_finish(
+                        "the source finished with status %s; the jobs and the app keep running "
+                        "(log %s)",
+                        code,
+                        _log(logs, part),
+                    )
+                    running.remove(part)
+                    break
                 if code is not None:
                     logger.error(
                         "%s exited with status %s; stopping the rest (log %s)",
@@ -113,6 +132,17 @@ def run(
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _prepare_child() -> None:
+    """In the child, before exec: SIGINT back to its default (each part stops cleanly on it),
+    and on Linux, SIGTERM to the child when the runner dies."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _log(logs: Path, part: Part) -> Path | str:

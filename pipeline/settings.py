@@ -120,11 +120,17 @@ class Settings(BaseSettings):
     lexicon_path: Path | None = Field(
         None, description="Topic lexicon TOML file; unset means the built-in `drinks` lexicon."
     )
-    stream_trigger_seconds: int = Field(
-        5, ge=1, description="Micro-batch interval of the speed and master jobs."
+    stream_trigger_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="Micro-batch interval of the speed and master jobs (a batch that takes "
+        "longer is followed by the next at once).",
     )
     stream_max_offsets_per_trigger: int = Field(
-        200_000, ge=1, description="Most Kafka records one micro-batch reads (bounds memory)."
+        50_000,
+        ge=1,
+        description="Most Kafka records one micro-batch reads: bounds memory, and keeps the "
+        "views moving while a large backlog is worked off.",
     )
 
     # Sources and app

@@ -39,6 +39,11 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         # read three tombstones per live row (and Cassandra warned on every page).
         "spark.cassandra.output.ignoreNulls": "true",
         "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
+        # The connector closes an idle Cassandra session after 5 s by default: between
+        # micro-batches it would reconnect (and fetch the schema again) over and over.
+        "spark.cassandra.connection.keepAliveMS": "120000",
+        # query.stop() interrupts a running micro-batch; never wait longer than this for it.
+        "spark.sql.streaming.stopTimeout": "5000",
     }
     if settings.spark_master.startswith("local"):
         # Locally nothing needs to reach the driver from outside: bind it to loopback only, and
@@ -52,14 +57,16 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     return conf
 
 
-def build_session(settings: Settings, app_name: str) -> SparkSession:
+def build_session(
+    settings: Settings, app_name: str, extra_conf: dict[str, str] | None = None
+) -> SparkSession:
     from pyspark.sql import SparkSession
 
     java_executable()  # one clear line if Java is missing, instead of a py4j gateway error
     # Workers must run this interpreter, not whatever `python3` is first on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
-    for key, value in spark_conf(settings, app_name).items():
+    for key, value in {**spark_conf(settings, app_name), **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pipeline.cassandra import build_cluster
 from pipeline.errors import TrendoffError
 from pipeline.jobs.batch import RunResult, run_once
 from pipeline.settings import Settings
 from pipeline.spark import build_session
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +39,19 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
-def run_every(settings: Settings, interval: timedelta, *, max_runs: int | None = None) -> None:
-    spark = build_session(settings, "trendoff-batch")
+def run_every(
+    settings: Settings,
+    interval: timedelta,
+    *,
+    max_runs: int | None = None,
+    spark: SparkSession | None = None,
+    stop: threading.Event | None = None,
+    first_run_in: timedelta = timedelta(0),
+) -> None:
+    """Batch runs every ``interval`` and on request, until ``stop`` is set (or ``max_runs``).
+    Given ``spark``, runs in that session (``trendoff jobs`` shares its own with the streams)."""
+    spark = spark or build_session(settings, "trendoff-batch")
+    stop = stop or threading.Event()
     cluster = build_cluster(settings)
     session = cluster.connect(settings.keyspace)
     pending = session.prepare(
@@ -45,13 +61,13 @@ def run_every(settings: Settings, interval: timedelta, *, max_runs: int | None =
         "UPDATE batch_requests SET status = ?, run_id = ? WHERE bucket = 0 AND requested_at = ?"
     )
     runs = 0
-    next_due = time.monotonic()
+    next_due = time.monotonic() + first_run_in.total_seconds()
     try:
-        while max_runs is None or runs < max_runs:
+        while (max_runs is None or runs < max_runs) and not stop.is_set():
             requests = [row for row in session.execute(pending) if row.status == "pending"]
             due = time.monotonic() >= next_due
             if not requests and not due:
-                time.sleep(POLL_SECONDS)
+                stop.wait(POLL_SECONDS)
                 continue
             request = min(requests, key=lambda row: row.requested_at.time) if requests else None
             requested_by = request.requested_by if request else "schedule"
@@ -62,6 +78,9 @@ def run_every(settings: Settings, interval: timedelta, *, max_runs: int | None =
                     settings, spark=spark, force=request is not None, requested_by=requested_by
                 )
             except TrendoffError as exc:
+                if stop.is_set():
+                    logger.info("batch run cancelled: stopping")
+                    return
                 logger.error("%s", exc.one_line())
                 result = None
             if request is not None:
@@ -74,6 +93,6 @@ def run_every(settings: Settings, interval: timedelta, *, max_runs: int | None =
                     ),
                 )
             runs += 1
-            next_due = time.monotonic() + interval.total_seconds()
+            next_due = time.monotonic() + first_run_in.total_seconds() + interval.total_seconds()
     finally:
         cluster.shutdown()

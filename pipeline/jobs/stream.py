@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -20,11 +21,13 @@ from pipeline.ingest.avro import (
     WRITER_SCHEMA_JSON,
     single_object_header,
 )
+from pipeline.jobs.lifecycle import StopRequest, supervise
 from pipeline.schemas import TABLES
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql.streaming.query import StreamingQuery
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +95,16 @@ def ingest_window_start(append_time: Column, window_seconds: int) -> Column:
     return F.timestamp_seconds(seconds * F.lit(window_seconds))
 
 
+@dataclass(frozen=True)
+class PartitionReached:
+    """How far one micro-batch read one Kafka partition, and how many dead letters it held."""
+
+    kafka_partition: int
+    max_offset: int
+    max_append_time: datetime
+    dead_letters: int
+
+
 class ProgressWriter:
     """Records, per Kafka partition, how far a job has written (after its writes succeeded)."""
 
@@ -106,21 +119,50 @@ class ProgressWriter:
             "micro_batch, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
         )
 
-    def record(self, decoded: DataFrame, micro_batch: int) -> int:
+    @staticmethod
+    def measure(decoded: DataFrame) -> list[PartitionReached]:
+        """Where the micro-batch ends on each partition. Run it first on a persisted batch: the
+        one small aggregation also fills the cache that the view writes then read."""
         from pyspark.sql import functions as F
 
         rows = (
             decoded.groupBy("kafka_partition")
-            .agg(F.max("kafka_offset").alias("max_offset"), F.max("append_time").alias("max_at"))
+            .agg(
+                F.max("kafka_offset").alias("max_offset"),
+                F.max("append_time").alias("max_at"),
+                F.count("dead_letter_reason").alias("dead"),
+            )
             .collect()
         )
+        return [
+            PartitionReached(row.kafka_partition, row.max_offset, row.max_at, row.dead)
+            for row in rows
+        ]
+
+    def save(self, reached: list[PartitionReached], micro_batch: int) -> None:
         now = datetime.now(UTC)
-        for row in rows:
-            self._session.execute(
+        futures = [
+            self._session.execute_async(
                 self._upsert,
-                (self.job, row.kafka_partition, row.max_offset, row.max_at, micro_batch, now),
+                (
+                    self.job,
+                    part.kafka_partition,
+                    part.max_offset,
+                    part.max_append_time,
+                    micro_batch,
+                    now,
+                ),
             )
-        return len(rows)
+            for part in reached
+        ]
+        for future in futures:
+            future.result()
+
+    def record(self, decoded: DataFrame, micro_batch: int) -> int:
+        """:meth:`measure` then :meth:`save`; the number of partitions advanced."""
+        reached = self.measure(decoded)
+        self.save(reached, micro_batch)
+        return len(reached)
 
     def close(self) -> None:
         self._cluster.shutdown()
@@ -136,27 +178,49 @@ def write_table(frame: DataFrame, settings: Settings, table: str, **options: str
 MicroBatchHandler = Callable[["DataFrame", int, ProgressWriter], None]
 
 
+def start_query(
+    spark: SparkSession,
+    settings: Settings,
+    job: str,
+    handle_batch: MicroBatchHandler,
+    progress: ProgressWriter,
+    *,
+    available_now: bool,
+) -> StreamingQuery:
+    """Start ``job``'s streaming query over the posts topic. ``handle_batch`` gets each
+    micro-batch, its id and the job's progress writer, which it calls after its own writes
+    succeeded. The query runs in the Spark scheduler pool set on the calling thread, if any."""
+    decoded = decode(read_posts_topic(spark, settings, job))
+    writer = (
+        decoded.writeStream.queryName(f"{settings.namespace}-{job}")
+        .option("checkpointLocation", str(settings.checkpoint_dir(job)))
+        .foreachBatch(lambda frame, batch_id: handle_batch(frame, batch_id, progress))
+    )
+    if available_now:
+        writer = writer.trigger(availableNow=True)
+    else:
+        # A micro-batch that takes longer than the interval is followed by the next at once.
+        interval_ms = round(settings.stream_trigger_seconds * 1000)
+        writer = writer.trigger(processingTime=f"{interval_ms} milliseconds")
+    return writer.start()
+
+
 def run_job(
     settings: Settings, job: str, handle_batch: MicroBatchHandler, *, available_now: bool
 ) -> None:
-    """Run ``job``'s streaming query over the posts topic until it stops (``available_now``:
-    once it has drained what Kafka holds). ``handle_batch`` gets each micro-batch, its id and the
-    job's progress writer, which it calls after its own writes succeeded."""
+    """Run one job's streaming query in a Spark application of its own until it stops
+    (``available_now``: once it has drained what Kafka holds) or SIGINT/SIGTERM asks it to.
+    ``trendoff jobs`` hosts both queries in one application instead (see application.py)."""
     from pipeline.spark import build_session
 
     spark = build_session(settings, f"trendoff-{job}")
-    progress = ProgressWriter(settings, job)
-    try:
-        decoded = decode(read_posts_topic(spark, settings, job))
-        writer = (
-            decoded.writeStream.queryName(f"{settings.namespace}-{job}")
-            .option("checkpointLocation", str(settings.checkpoint_dir(job)))
-            .foreachBatch(lambda frame, batch_id: handle_batch(frame, batch_id, progress))
-        )
-        if available_now:
-            writer = writer.trigger(availableNow=True)
-        else:
-            writer = writer.trigger(processingTime=f"{settings.stream_trigger_seconds} seconds")
-        writer.start().awaitTermination()
-    finally:
-        progress.close()
+    # After the session: PySpark installs a SIGINT handler of its own when it starts.
+    with StopRequest() as stop:
+        progress = ProgressWriter(settings, job)
+        try:
+            query = start_query(
+                spark, settings, job, handle_batch, progress, available_now=available_now
+            )
+            supervise([query], stop)
+        finally:
+            progress.close()

@@ -1,0 +1,125 @@
+"""Starting and stopping long-running Spark work cleanly.
+
+Ctrl-C used to raise KeyboardInterrupt wherever the driver's Python happened to be, often in the
+middle of a py4j call: the gateway connection broke, py4j logged tracebacks, and the JVM died
+under a half-stopped query. Here SIGINT and SIGTERM only *ask* for a stop; the main thread sees
+the request between short waits and stops every query (and the batch scheduler) in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import TrendoffError
+
+if TYPE_CHECKING:
+    from pyspark.sql.streaming.query import StreamingQuery
+
+logger = logging.getLogger(__name__)
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+POLL_SECONDS = 0.5
+
+
+class StopRequest:
+    """While entered, SIGINT and SIGTERM set :attr:`event` instead of interrupting the process.
+
+    Only the main thread can install signal handlers; elsewhere (tests calling the jobs in a
+    thread) the event is still there and only set by hand."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for signum in _STOP_SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._request)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _request(self, signum: int, frame: FrameType | None) -> None:
+        if not self.event.is_set():
+            logger.info("%s received: stopping", signal.Signals(signum).name)
+        self.event.set()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+
+class Worker(threading.Thread):
+    """A daemon thread whose failure the supervisor can see (a plain thread dies silently)."""
+
+    def __init__(self, name: str, target: Callable[[], None]) -> None:
+        super().__init__(name=name, daemon=True)
+        self._work = target
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # noqa: BLE001  # handed to the supervisor, which reports it
+            self.failure = exc
+
+
+def supervise(
+    queries: Sequence[StreamingQuery],
+    stop: StopRequest,
+    *,
+    workers: Sequence[Worker] = (),
+    on_stop: Callable[[], None] | None = None,
+) -> None:
+    """Wait until every query has finished on its own (``availableNow``), a stop is requested,
+    or a query or worker fails; then stop the rest. A failure is raised as a TrendoffError."""
+    failure: str | None = None
+    try:
+        while not stop.event.wait(POLL_SECONDS):
+            for query in queries:
+                if not query.isActive and query.exception() is not None:
+                    failure = f"streaming query {query.name} failed: {query.exception()}"
+            for worker in workers:
+                if not worker.is_alive() and worker.failure is not None:
+                    failure = f"{worker.name} failed: {worker.failure}"
+            if failure or not any(query.isActive for query in queries):
+                break
+    finally:
+        stop.event.set()  # workers watch it too
+        if on_stop is not None:
+            on_stop()
+        _stop_queries([query for query in queries if query.isActive])
+        for worker in workers:
+            worker.join(timeout=10)
+    if failure:
+        raise TrendoffError(failure.splitlines()[0][:1000])
+
+
+def _stop_queries(queries: Sequence[StreamingQuery]) -> None:
+    """Stop the queries side by side: each waits for its running micro-batch (at most
+    ``spark.sql.streaming.stopTimeout``), and one after the other those waits would add up."""
+    stoppers = []
+    for query in queries:
+        logger.info("stopping %s", query.name)
+        stopper = threading.Thread(target=_stop_quietly, args=(query,), daemon=True)
+        stopper.start()
+        stoppers.append(stopper)
+    for stopper in stoppers:
+        stopper.join()
+
+
+def _stop_quietly(query: StreamingQuery) -> None:
+    try:
+        query.stop()
+    except Exception as exc:  # noqa: BLE001  # a timed-out stop is still a stop: the JVM exits next
+        logger.warning(
+            "%s did not stop in time (%s); its micro-batch will be replayed",
+            query.name,
+            str(exc).splitlines()[0][:200],
+        )

@@ -1,0 +1,164 @@
+"""`trendoff run` on the real stack: a finished source leaves the rest running, Ctrl-C stops every
+part quickly and quietly, and a runner killed with SIGKILL leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.cassandra import connect
+from pipeline.settings import Settings
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+STOP_LIMIT_SECONDS = 10.0
+
+
+@pytest.fixture
+def run_settings(namespace_settings: Settings, tmp_path: Path) -> Settings:
+    (tmp_path / "jvm").symlink_to(namespace_settings.state_dir / "jvm")
+    return namespace_settings.model_copy(update={"state_dir": tmp_path})
+
+
+def start_runner(settings: Settings, source: str, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
+    env.update(
+        TRENDOFF_NAMESPACE=settings.namespace,
+        TRENDOFF_STATE_DIR=str(settings.state_dir),
+        TRENDOFF_APP_PORT=str(port),
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", "--source", source],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Its own process group, as a shell gives a foreground job: Ctrl-C is SIGINT to the group.
+        start_new_session=True,
+    )
+
+
+def processes_of(namespace: str) -> list[int]:
+    """Pids of every process whose environment names the namespace (the runner's parts and
+    their Spark JVMs inherit it)."""
+    needle = f"TRENDOFF_NAMESPACE={namespace}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if state != "Z" and needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for_progress(settings: Settings, job: str, timeout: float = 240.0) -> None:
+    """Until ``job`` has written at least one micro-batch (its Spark application is up)."""
+    deadline = time.monotonic() + timeout
+    with connect(settings) as session:
+        while time.monotonic() < deadline:
+            rows = list(
+                session.execute(
+                    f"SELECT max_offset FROM {settings.keyspace}.job_progress WHERE job = %s",
+                    (job,),
+                )
+            )
+            if rows:
+                return
+            time.sleep(1)
+    pytest.fail(f"the {job} job wrote no progress within {timeout:.0f} s")
+
+
+def logged_errors(settings: Settings, runner_stderr: str) -> list[str]:
+    logs = settings.state_dir / "logs"
+    texts = [runner_stderr] + [path.read_text() for path in sorted(logs.glob("*.log"))]
+    return [
+        line
+        for text in texts
+        for line in text.splitlines()
+        if " ERROR " in line or line.startswith("Traceback") or "Exception" in line
+    ]
+
+
+@pytest.fixture
+def cleanup_namespace_processes(run_settings: Settings) -> Iterator[None]:
+    yield
+    for pid in processes_of(run_settings.namespace):
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.usefixtures("cleanup_namespace_processes")
+def test_finished_source_keeps_jobs_running_and_ctrl_c_stops_everything_quietly(
+    run_settings: Settings,
+) -> None:
+    runner = start_runner(run_settings, "--source synthetic --limit 300 --retime now", 8591)
+    wait_for_progress(run_settings, "speed")
+    wait_for_progress(run_settings, "master")
+    # The 300 posts are long sent: the source has finished, the runner and its parts have not.
+    time.sleep(3)
+    assert runner.poll() is None, runner.stderr.read() if runner.stderr else ""
+    assert len(processes_of(run_settings.namespace)) >= 3
+
+    started = time.monotonic()
+    os.killpg(runner.pid, signal.SIGINT)
+    _, stderr = runner.communicate(timeout=60)
+    took = time.monotonic() - started
+
+    assert runner.returncode == 0, stderr[-3000:]
+    # Every part and its Spark JVM gone within the limit, counted from the Ctrl-C.
+    while processes_of(run_settings.namespace) and time.monotonic() - started < STOP_LIMIT_SECONDS:
+        time.sleep(0.1)
+    took = time.monotonic() - started
+    assert describe(processes_of(run_settings.namespace)) == []
+    assert took <= STOP_LIMIT_SECONDS, f"stopping took {took:.1f} s"
+    assert "source finished" in stderr
+    assert logged_errors(run_settings, stderr) == []
+
+
+@pytest.mark.usefixtures("cleanup_namespace_processes")
+def test_a_killed_runner_leaves_no_process_behind(run_settings: Settings) -> None:
+    runner = start_runner(run_settings, "none", 8592)
+    wait_for_progress_or_parts(run_settings, runner)
+    runner.kill()
+    runner.wait()
+
+    deadline = time.monotonic() + 20
+    while processes_of(run_settings.namespace) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert describe(processes_of(run_settings.namespace)) == []
+
+
+def describe(pids: list[int]) -> list[str]:
+    described = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        described.append(f"{pid}: {command.decode(errors='replace')[:300]}")
+    return described
+
+
+def wait_for_progress_or_parts(settings: Settings, runner: subprocess.Popen[str]) -> None:
+    """Until the runner has started its parts and the jobs' Spark JVM is up."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        # the runner, the jobs part, its JVM and the app
+        if len(processes_of(settings.namespace)) >= 4:
+            return
+        assert runner.poll() is None
+        time.sleep(0.5)
+    pytest.fail("the runner did not start its parts within 120 s")
