@@ -158,12 +158,6 @@ class ProgressWriter:
         for future in futures:
             future.result()
 
-    def record(self, decoded: DataFrame, micro_batch: int) -> int:
-        """:meth:`measure` then :meth:`save`; the number of partitions advanced."""
-        reached = self.measure(decoded)
-        self.save(reached, micro_batch)
-        return len(reached)
-
     def close(self) -> None:
         self._cluster.shutdown()
 

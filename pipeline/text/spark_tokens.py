@@ -83,7 +83,7 @@ def word_tokens(text: Column) -> Column:
 
     ``isin`` over thousands of literals becomes a hash-set lookup (Spark's InSet), not a scan.
     Building it costs a py4j call per literal (about two seconds): the jobs use
-    :func:`text_words`, built once per process.
+    :func:`words_of_candidates_column`, built once per process.
     """
     return words_of_candidates(candidate_tokens(text))
 
