@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from pipeline.jobs.stream import ProgressWriter, run_job, valid_posts, write_table
+from pipeline.jobs.stream import Laps, ProgressWriter, run_job, valid_posts, write_table
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,22 +27,27 @@ def handle_micro_batch(
 ) -> None:
     from pyspark.sql import functions as F
 
+    laps = Laps()
     decoded = decoded.persist()
     try:
         reached = progress.measure(decoded)
+        laps.lap("read")
         posts = valid_posts(decoded).withColumn(
             "write_time_us", F.unix_micros(F.col("append_time"))
         )
         write_table(posts, settings, "posts", writetime="write_time_us")
+        laps.lap("posts")
         dead_count = sum(part.dead_letters for part in reached)
         if dead_count:
             send_dead_letters(decoded.where(F.col("dead_letter_reason").isNotNull()), settings)
         progress.save(reached, micro_batch)
+        laps.lap("progress")
         logger.info(
-            "master micro-batch %d: %d partitions advanced, %d dead letters",
+            "master micro-batch %d: %d records, %d dead letters, in %s",
             micro_batch,
-            len(reached),
+            sum(part.records for part in reached),
             dead_count,
+            laps.summary(),
         )
     finally:
         decoded.unpersist()

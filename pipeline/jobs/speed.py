@@ -18,6 +18,7 @@ from pipeline.jobs.aggregates import (
     word_uses,
 )
 from pipeline.jobs.stream import (
+    Laps,
     ProgressWriter,
     ingest_window_start,
     run_job,
@@ -45,10 +46,12 @@ def handle_micro_batch(
 ) -> None:
     from pyspark.sql import functions as F
 
+    laps = Laps()
     decoded = decoded.persist()
     terms = None
     try:
         reached = progress.measure(decoded)
+        laps.lap("read")
         posts = (
             valid_posts(decoded)
             .withColumn(
@@ -60,10 +63,19 @@ def handle_micro_batch(
         terms = with_terms(posts, lexicon).persist()
         vocabulary = packed_vocabulary(word_uses(terms, SPEED_KEYS), SPEED_KEYS, chunks=1)
         write_table(vocabulary, settings, "speed_vocab")
+        laps.lap("words")
         write_table(topic_posts(terms, SPEED_KEYS), settings, "speed_topics")
+        laps.lap("topics")
         write_table(account_activity(terms, SPEED_KEYS), settings, "speed_accounts")
+        laps.lap("accounts")
         progress.save(reached, micro_batch)
-        logger.info("speed micro-batch %d: %d partitions advanced", micro_batch, len(reached))
+        laps.lap("progress")
+        logger.info(
+            "speed micro-batch %d: %d records in %s",
+            micro_batch,
+            sum(part.records for part in reached),
+            laps.summary(),
+        )
     finally:
         if terms is not None:
             terms.unpersist()

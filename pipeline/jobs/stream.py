@@ -9,6 +9,7 @@ as a dead letter with its reason instead of failing the job.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -102,7 +103,26 @@ class PartitionReached:
     kafka_partition: int
     max_offset: int
     max_append_time: datetime
+    records: int
     dead_letters: int
+
+
+class Laps:
+    """Seconds spent in each step of a micro-batch, for its log line (where the time goes)."""
+
+    def __init__(self) -> None:
+        self._started = self._last = time.perf_counter()
+        self.steps: list[tuple[str, float]] = []
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.steps.append((step, now - self._last))
+        self._last = now
+
+    def summary(self) -> str:
+        total = time.perf_counter() - self._started
+        steps = ", ".join(f"{step} {seconds:.2f}" for step, seconds in self.steps)
+        return f"{total:.2f} s ({steps})"
 
 
 class ProgressWriter:
@@ -130,12 +150,13 @@ class ProgressWriter:
             .agg(
                 F.max("kafka_offset").alias("max_offset"),
                 F.max("append_time").alias("max_at"),
+                F.count(F.lit(1)).alias("records"),
                 F.count("dead_letter_reason").alias("dead"),
             )
             .collect()
         )
         return [
-            PartitionReached(row.kafka_partition, row.max_offset, row.max_at, row.dead)
+            PartitionReached(row.kafka_partition, row.max_offset, row.max_at, row.records, row.dead)
             for row in rows
         ]
 
