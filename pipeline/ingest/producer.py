@@ -3,6 +3,12 @@ posts stay in order on one partition), rejected input to ``<ns>.posts.dlq`` with
 
 Delivery is acks=all with idempotence on: a retried send is never written twice. A summary counts
 what was read, produced and rejected (by reason); Ctrl-C flushes what was already handed over.
+
+Nothing is dropped silently. Every post passes :func:`~pipeline.ingest.model.check_post` (field
+sizes, time range) and must encode to Avro and fit the topic's ``max.message.bytes`` (read from
+the broker at start); otherwise it becomes a dead letter with its reason. A send that still fails
+after the client's retries (broker down, timeout) is counted in ``failed`` and logged, and the
+CLI exits with status 1.
 """
 
 from __future__ import annotations
@@ -16,12 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from kafka import KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import KafkaError
 from kafka.partitioner import DefaultPartitioner
 from kafka.partitioner.default import murmur2
 
-from pipeline.admin import require_kafka
-from pipeline.ingest.avro import encode_post
-from pipeline.ingest.model import Post, Rejected
+from pipeline.admin import admin_client, require_kafka
+from pipeline.errors import TrendoffError
+from pipeline.ingest.avro import PostEncodeError, encode_post
+from pipeline.ingest.dead_letters import dead_letter, rejected_post
+from pipeline.ingest.model import InvalidRecord, Post, Rejected, RejectReason, check_post
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -31,6 +41,22 @@ logger = logging.getLogger(__name__)
 # bytes saved matter little when the broker is on the same machine or the same network. Pass
 # `compression=` where the network, not the CPU, is the bottleneck.
 DEFAULT_COMPRESSION: str | None = None
+# Records are batched up to this many bytes per partition (fewer requests, less Python per post),
+# or up to the topic's message limit when that is smaller: a batch is one message to the broker.
+BATCH_BYTES = 512 * 1024
+# What a record adds to its key and value inside a batch (batch header 61 bytes, then per record
+# length varints, offsets, timestamp and headers): generous, so a post that passes the size check
+# is never refused by the broker.
+RECORD_OVERHEAD_BYTES = 1024
+# Kafka's default max.message.bytes, used when the topic's own value cannot be read.
+DEFAULT_MESSAGE_LIMIT = 1_048_588
+# How long a send may take, retries included, before it counts as failed (the client retries
+# retriable errors — a leader moving, a broker restarting — until then).
+DELIVERY_TIMEOUT_MS = 120_000
+# How long send() may wait for topic metadata or buffer space before it fails.
+MAX_BLOCK_MS = 30_000
+# Send failures logged in full and listed in the summary; the rest are counted.
+REPORTED_FAILURES = 5
 
 
 class KeyPartitions:
@@ -83,12 +109,24 @@ class RememberingPartitioner(DefaultPartitioner):  # type: ignore[misc]  # untyp
 
 @dataclass
 class ProduceSummary:
+    """What a run did. ``read`` = ``produced`` + rejected + ``failed_posts``: every record read is
+    either delivered, a dead letter, or a failed send. ``failed_dead_letters`` counts rejections
+    whose dead letter could not be delivered (they are in ``rejected`` too)."""
+
     read: int = 0
     produced: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    failed_posts: int = 0
+    failed_dead_letters: int = 0
+    failures: list[str] = field(default_factory=list)
     duplicates_seen: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    stopped: str | None = None  # why reading stopped before the input ended, if it did
+
+    @property
+    def failed(self) -> int:
+        return self.failed_posts + self.failed_dead_letters
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -96,14 +134,63 @@ class ProduceSummary:
             "produced": self.produced,
             "rejected": dict(sorted(self.rejected.items())),
             "rejected_total": sum(self.rejected.values()),
+            "failed": self.failed,
+            "failed_posts": self.failed_posts,
+            "failed_dead_letters": self.failed_dead_letters,
+            "failures": self.failures,
             "duplicates_seen": self.duplicates_seen,
             "seconds": round(self.seconds, 3),
             "posts_per_second": round(self.read / self.seconds) if self.seconds else None,
             "interrupted": self.interrupted,
+            "stopped": self.stopped,
         }
 
 
-def build_producer(settings: Settings, compression: str | None = DEFAULT_COMPRESSION) -> Any:
+def topic_message_limit(settings: Settings) -> int:
+    """The smallest ``max.message.bytes`` of the namespace's topics, as the broker reports it.
+
+    Raises :class:`TrendoffError` when a topic does not exist: sending to it would only wait for
+    metadata that never comes.
+    """
+    topics = [settings.posts_topic, settings.dead_letter_topic]
+    admin = admin_client(settings)
+    try:
+        missing = sorted(set(topics) - set(admin.list_topics()))
+        if missing:
+            raise TrendoffError(
+                f"Kafka topic(s) {', '.join(missing)} do not exist",
+                hint="create them with `trendoff init`",
+            )
+        described = admin.describe_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, topic, configs=["max.message.bytes"])
+                for topic in topics
+            ],
+            config_filter="all",
+        )
+    except KafkaError as exc:
+        logger.warning(
+            "cannot read the topics' max.message.bytes (%s); assuming Kafka's default %d",
+            exc,
+            DEFAULT_MESSAGE_LIMIT,
+        )
+        return DEFAULT_MESSAGE_LIMIT
+    finally:
+        admin.close()
+    limits = [
+        int(configs["max.message.bytes"]["value"])
+        for configs in described.get("topic", {}).values()
+        if "max.message.bytes" in configs
+    ]
+    return min(limits, default=DEFAULT_MESSAGE_LIMIT)
+
+
+def build_producer(
+    settings: Settings,
+    compression: str | None = DEFAULT_COMPRESSION,
+    *,
+    message_limit: int = DEFAULT_MESSAGE_LIMIT,
+) -> Any:
     require_kafka(settings)
     return KafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -113,9 +200,74 @@ def build_producer(settings: Settings, compression: str | None = DEFAULT_COMPRES
         compression_type=compression,
         partitioner=RememberingPartitioner(),
         linger_ms=20,
-        batch_size=512 * 1024,
+        batch_size=max(1024, min(BATCH_BYTES, message_limit - RECORD_OVERHEAD_BYTES)),
         max_request_size=8 * 1024 * 1024,
+        delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
+        max_block_ms=MAX_BLOCK_MS,
     )
+
+
+class SendFailures:
+    """Counts failed sends of posts and dead letters; logs and keeps the first few."""
+
+    def __init__(self, on_error: Callable[[Exception], None] | None = None) -> None:
+        self.posts = 0
+        self.dead_letters = 0
+        self.first: list[str] = []
+        self._on_error = on_error
+
+    def note(self, what: str, description: str) -> None:
+        if what == "post":
+            self.posts += 1
+        else:
+            self.dead_letters += 1
+        if len(self.first) < REPORTED_FAILURES:
+            self.first.append(f"{what}: {description}")
+            logger.error("a %s could not be sent: %s", what, description)
+
+    def add_counted(self, what: str, count: int, messages: list[str]) -> None:
+        """``count`` failures described (in part) by ``messages``, e.g. from sender processes."""
+        if what == "post":
+            self.posts += count
+        else:
+            self.dead_letters += count
+        for message in messages[: max(0, REPORTED_FAILURES - len(self.first))]:
+            self.first.append(f"{what}: {message}")
+            logger.error("a %s could not be sent: %s", what, message)
+
+    def errback(self, what: str) -> Callable[[Exception], None]:
+        def failed(exc: Exception) -> None:
+            self.note(what, f"{type(exc).__name__}: {exc}")
+            if self._on_error:
+                self._on_error(exc)
+
+        return failed
+
+
+def sendable(post: Post, value_limit: int) -> tuple[bytes, bytes] | Rejected:
+    """The key and Avro value of ``post``, or why it cannot be sent: a limit of
+    :func:`~pipeline.ingest.model.check_post`, a value Avro cannot carry (a lone surrogate), or
+    a record over ``value_limit`` bytes."""
+    try:
+        check_post(post)
+        key, value = post.author_id.encode(), encode_post(post)
+    except InvalidRecord as invalid:
+        return rejected_post(post, invalid.reason, invalid.message)
+    except (PostEncodeError, UnicodeEncodeError) as exc:
+        reason = (
+            RejectReason.INVALID_UTF8
+            if isinstance(exc, UnicodeEncodeError) or isinstance(exc.__cause__, UnicodeEncodeError)
+            else RejectReason.BAD_TYPE
+        )
+        return rejected_post(post, reason, str(exc))
+    if len(key) + len(value) > value_limit:
+        return rejected_post(
+            post,
+            RejectReason.RECORD_TOO_LARGE,
+            f"the encoded post is {len(key) + len(value):,} bytes; the topic takes at most "
+            f"{value_limit:,} (max.message.bytes less {RECORD_OVERHEAD_BYTES} for overhead)",
+        )
+    return key, value
 
 
 class ProgressLine:
@@ -152,68 +304,97 @@ def produce(
 ) -> ProduceSummary:
     """Send every record; return what happened. The producer is closed unless it was passed in.
 
+    Never raises for a record or a failed send: bad records become dead letters, failed sends are
+    counted in the summary (``failed_posts``, ``failed_dead_letters``, the first ``failures``).
     With ``senders`` > 1, posts are sent by that many processes (:mod:`.fanout`), each owning a
     share of the partitions; dead letters are still sent from here.
     """
     if senders < 1:
         raise ValueError("senders must be at least 1")
+    message_limit = topic_message_limit(settings)
+    value_limit = message_limit - RECORD_OVERHEAD_BYTES
     own_producer = producer is None
-    producer = producer or build_producer(settings)
+    producer = producer or build_producer(settings, message_limit=message_limit)
     progress = progress or ProgressLine()
     summary = ProduceSummary()
     seen: set[int] = set()
-    failures: list[Exception] = []
-
-    def failed(exc: Exception) -> None:
-        failures.append(exc)
-        if on_error:
-            on_error(exc)
+    failures = SendFailures(on_error)
+    post_failed, dead_letter_failed = failures.errback("post"), failures.errback("dead letter")
 
     topic, dead_letters = settings.posts_topic, settings.dead_letter_topic
     pool = None
     if senders > 1:
         from pipeline.ingest.fanout import SenderPool
 
-        pool = SenderPool(settings, senders, producer.partitions_for(topic))
+        pool = SenderPool(
+            settings, senders, producer.partitions_for(topic), message_limit=message_limit
+        )
+
+    def send_dead_letter(rejected: Rejected) -> None:
+        summary.rejected[rejected.reason.value] += 1
+        value, headers = dead_letter(rejected)
+        try:
+            producer.send(dead_letters, value=value, headers=headers).add_errback(
+                dead_letter_failed
+            )
+        except KafkaError as exc:  # no metadata or buffer space within MAX_BLOCK_MS
+            dead_letter_failed(exc)
+
+    handed_over = 0
     started = time.monotonic()
     try:
         for record in records:
             summary.read += 1
             if isinstance(record, Rejected):
-                summary.rejected[record.reason.value] += 1
-                producer.send(
-                    dead_letters,
-                    value=record.raw,
-                    headers=[
-                        ("reason", record.reason.value.encode()),
-                        ("origin", record.position.encode()),
-                        ("message", record.message.encode()),
-                        ("stage", b"producer"),
-                    ],
-                ).add_errback(failed)
+                send_dead_letter(record)
+                progress.update(summary, started)
+                continue
+            checked = sendable(record, value_limit)
+            if isinstance(checked, Rejected):
+                send_dead_letter(checked)
+                progress.update(summary, started)
+                continue
+            fingerprint = hash(record.post_id)
+            if fingerprint in seen:
+                summary.duplicates_seen += 1
+            seen.add(fingerprint)
+            key, value = checked
+            handed_over += 1
+            if pool is None:
+                try:
+                    producer.send(topic, key=key, value=value).add_errback(post_failed)
+                except KafkaError as exc:
+                    post_failed(exc)
             else:
-                fingerprint = hash(record.post_id)
-                if fingerprint in seen:
-                    summary.duplicates_seen += 1
-                seen.add(fingerprint)
-                key, value = record.author_id.encode(), encode_post(record)
-                if pool is None:
-                    producer.send(topic, key=key, value=value).add_errback(failed)
-                else:
+                try:
                     pool.send(key, value)
-                summary.produced += 1
+                except RuntimeError as exc:  # a sender stopped: reading on would only fail
+                    summary.stopped = str(exc)
+                    logger.error("stopped reading: %s", exc)
+                    break
+            summary.produced = handed_over - failures.posts
             progress.update(summary, started)
     except KeyboardInterrupt:
         summary.interrupted = True
         logger.warning("interrupted: flushing what was already sent")
     finally:
         if pool is not None:
-            failures.extend(RuntimeError(failure) for failure in pool.close())
+            messages = pool.close()
+            failures.add_counted("post", pool.failed_posts, messages)
         producer.flush()
         if own_producer:
             producer.close()
         summary.seconds = time.monotonic() - started
-        progress.update(summary, started, final=True)
-    if failures:
-        raise RuntimeError(f"{len(failures)} sends failed; first: {failures[0]}")
+    summary.failed_posts = failures.posts
+    summary.failed_dead_letters = failures.dead_letters
+    summary.failures = failures.first
+    summary.produced = handed_over - failures.posts
+    progress.update(summary, started, final=True)
+    if summary.failed:
+        logger.error(
+            "%d posts and %d dead letters could not be sent; first: %s",
+            summary.failed_posts,
+            summary.failed_dead_letters,
+            summary.failures[0] if summary.failures else "?",
+        )
     return summary

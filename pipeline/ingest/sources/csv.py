@@ -41,6 +41,7 @@ import csv
 import hashlib
 import logging
 import re
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,13 @@ from pipeline.ingest.model import (
     RejectReason,
     build_post,
 )
-from pipeline.ingest.sources.files import GZIP_DAMAGE_ERRORS, display_name, open_binary
+from pipeline.ingest.sources.files import (
+    GZIP_DAMAGE_ERRORS,
+    MAX_LINE_BYTES,
+    display_name,
+    open_binary,
+    read_line,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +91,10 @@ REQUIRED_MAPPED_FIELDS: Final = ("author_handle", "text", "created_at")
 # parse, so that an over-long text is rejected as text_too_long and its row stays one row. The
 # limit is process-wide; it is only ever raised, never lowered.
 FIELD_SIZE_LIMIT = 16 * 1024 * 1024
+# No valid row comes near this (a text is at most 64 KiB, the other fields a few KiB): a record
+# running on longer across lines (an unclosed quote) has its first line rejected. A single line
+# over MAX_LINE_BYTES (see files.py) is rejected as row_too_long without being held in memory.
+MAX_ROW_BYTES = 1024 * 1024
 # An absent optional column reads as the empty string, which every field takes as "not given".
 ABSENT = -1
 _DELIMITERS = (",", ";", "\t")
@@ -395,6 +406,14 @@ def _pick_delimiter(header_line: str) -> str:
     return max(_DELIMITERS, key=header_line.count)
 
 
+class _LineTooLong(Exception):
+    """A physical line over ``MAX_LINE_BYTES``; only its first bytes were kept."""
+
+
+class _RowRunsOn(Exception):
+    """A record that has grown over ``MAX_ROW_BYTES`` across several lines."""
+
+
 class _RecordLines:
     """Feeds a ``csv.reader`` decoded lines while keeping the raw bytes of the record being read,
     so a rejected row carries its exact input and the line it starts on.
@@ -403,18 +422,43 @@ class _RecordLines:
     ``surrogateescape`` (so the csv module still splits the record correctly) and marks its record
     invalid. ``csv.reader`` asks for lines only until a record is complete, so the lines taken
     since the previous record are exactly this record's.
+
+    Lines are read at most ``MAX_LINE_BYTES`` at a time (the rest of a longer line is skipped and
+    :class:`_LineTooLong` raised), and a record over ``MAX_ROW_BYTES`` raises :class:`_RowRunsOn`:
+    memory stays bounded whatever the input. :meth:`replay` gives lines back to be read again.
     """
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
+        self._replay: deque[tuple[bytes, bool]] = deque()  # (raw line, cut short)
         self.raw_lines: list[bytes] = []
+        self.last_line_cut = False
+        self.line_size = 0  # of the last line cut short
+        self.record_bytes = 0
         self.invalid_utf8 = False
         self.lines_done = 0
 
+    def _next_line(self) -> tuple[bytes, bool]:
+        if self._replay:
+            return self._replay.popleft()
+        raw, whole_size = read_line(self._stream)
+        if whole_size:
+            self.line_size = whole_size
+        return raw, bool(whole_size)
+
     def __iter__(self) -> Iterator[str]:
         raw_lines = self.raw_lines
-        for raw in self._stream:
+        while True:
+            raw, cut = self._next_line()
+            if not raw:
+                return
             raw_lines.append(raw)
+            self.record_bytes += len(raw)
+            if cut:
+                self.last_line_cut = True
+                raise _LineTooLong
+            if self.record_bytes > MAX_ROW_BYTES:
+                raise _RowRunsOn
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -429,12 +473,24 @@ class _RecordLines:
         self.lines_done += spanned
         return first_line, spanned
 
+    def keep_first_line_only(self) -> None:
+        """Make the current record its first line alone; the lines after it are read again."""
+        rest = self.raw_lines[1:]
+        cut = [False] * len(rest)
+        if rest and self.last_line_cut:
+            cut[-1] = True
+        self._replay.extendleft(reversed(list(zip(rest, cut, strict=True))))
+        del self.raw_lines[1:]
+        self.last_line_cut = False
+
     def take_raw(self) -> bytes:
         return b"".join(self.raw_lines)
 
     def reset(self) -> None:
         self.raw_lines.clear()
         self.invalid_utf8 = False
+        self.last_line_cut = False
+        self.record_bytes = 0
 
 
 class CsvSource:
@@ -474,13 +530,15 @@ class CsvSource:
         with open_binary(path) as stream:
             lines = _RecordLines(stream)
             try:
-                first = stream.readline()
+                first = stream.readline(MAX_LINE_BYTES + 1)
             except GZIP_DAMAGE_ERRORS as exc:
                 yield self._damaged(lines, where, exc, rows=0)
                 return
             if not first.strip():
                 logger.warning("%s: empty file (no header), nothing to read", where)
                 return
+            if len(first) > MAX_LINE_BYTES:
+                raise CsvHeaderError(f"{where}: the header line is over {MAX_LINE_BYTES:,} bytes")
             try:
                 header_line = first.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
@@ -490,37 +548,79 @@ class CsvSource:
             plan = plan_for_header(header, self.fmt, self.mapping or None, where)
             logger.info("%s: reading as %s (delimiter %r)", where, plan.profile, delimiter)
             lines.lines_done = 1
-            yield from self._rows(csv.reader(lines, delimiter=delimiter), lines, plan, where)
+            yield from self._rows(lines, delimiter, plan, where)
 
     def _rows(
-        self,
-        reader: Iterator[list[str]],
-        lines: _RecordLines,
-        plan: _RowPlan,
-        where: str,
+        self, lines: _RecordLines, delimiter: str, plan: _RowPlan, where: str
     ) -> Iterator[Post | Rejected]:
+        reader = csv.reader(lines, delimiter=delimiter)
         ordinal = 0
         width = plan.width
         build = plan.build
+
+        def first_line_alone(reason: RejectReason, why: str) -> Rejected:
+            """A record broken across lines (an unclosed quote, most often): only its first line
+            is rejected, and the lines after it are read again as rows of their own."""
+            spanned = len(lines.raw_lines)
+            lines.keep_first_line_only()
+            first_line, _ = lines.finish_record()
+            more = (
+                f"; lines {first_line + 1}–{first_line + spanned - 1} are read again"
+                if spanned > 1
+                else ""
+            )
+            rejected = Rejected(lines.take_raw(), f"{where}:{first_line}", reason, why + more)
+            lines.reset()
+            return rejected
+
         while True:
             try:
                 fields = next(reader)
             except StopIteration:
                 return
-            except csv.Error as exc:
+            except _LineTooLong:
                 ordinal += 1
+                reader = csv.reader(lines, delimiter=delimiter)  # the old one lost its lines
+                if len(lines.raw_lines) > 1:  # the long line is read again on its own
+                    yield first_line_alone(
+                        RejectReason.BAD_ROW, "the row runs on into an over-long line"
+                    )
+                    continue
+                size = lines.line_size
                 first_line, _ = lines.finish_record()
                 yield Rejected(
                     lines.take_raw(),
                     f"{where}:{first_line}",
-                    RejectReason.BAD_ROW,
-                    f"not a CSV row: {exc}",
+                    RejectReason.ROW_TOO_LONG,
+                    f"the line is {size:,} bytes; at most {MAX_LINE_BYTES:,} are read "
+                    "(this excerpt is its start)",
                 )
                 lines.reset()
+                continue
+            except _RowRunsOn:
+                ordinal += 1
+                reader = csv.reader(lines, delimiter=delimiter)
+                yield first_line_alone(
+                    RejectReason.ROW_TOO_LONG,
+                    f"the row runs on over {MAX_ROW_BYTES:,} bytes across "
+                    f"{len(lines.raw_lines):,} lines (an unclosed quote?)",
+                )
+                continue
+            except csv.Error as exc:
+                ordinal += 1
+                yield first_line_alone(RejectReason.BAD_ROW, f"not a CSV row: {exc}")
                 continue
             except GZIP_DAMAGE_ERRORS as exc:
                 yield self._damaged(lines, where, exc, rows=ordinal)
                 return
+            if fields and len(fields) != width and len(lines.raw_lines) > 1:
+                ordinal += 1
+                yield first_line_alone(
+                    RejectReason.BAD_ROW,
+                    f"expected {width} columns, found {len(fields)} over "
+                    f"{len(lines.raw_lines)} lines (an unclosed quote?)",
+                )
+                continue
             first_line, spanned = lines.finish_record()
             if not fields:  # a blank line is no row
                 lines.reset()
