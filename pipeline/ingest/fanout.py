@@ -21,7 +21,12 @@ import signal
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline.ingest.producer import DEFAULT_MESSAGE_LIMIT, KeyPartitions, build_producer
+from pipeline.ingest.producer import (
+    DEFAULT_MESSAGE_LIMIT,
+    KeyPartitions,
+    build_producer,
+    flush_fully,
+)
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -214,7 +219,7 @@ def run_sender(
             for partition, key, value in batch:
                 sent = producer.send(topic, key=key, value=value, partition=partition)
                 sent.add_callback(acknowledged).add_errback(failed)
-        producer.flush()
+        flush_fully(producer)
     except Exception as exc:  # noqa: BLE001 - reported to the reading process
         failed(exc)
     finally:

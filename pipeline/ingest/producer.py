@@ -244,6 +244,22 @@ class SendFailures:
         return failed
 
 
+def flush_fully(producer: Any) -> None:
+    """``producer.flush()``, repeated when it stops early. kafka-python (3.0.12) splits a batch
+    the broker refuses as too large and sends the halves again, but a flush already waiting on the
+    old batch then raises ``UnknownError('Future not done')``; the halves are still in flight."""
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_MS / 1000 + 30
+    while True:
+        try:
+            producer.flush()
+            return
+        except KafkaError as exc:
+            if time.monotonic() > deadline:
+                logger.error("gave up waiting for sends in flight: %s", exc)
+                return
+            logger.warning("flushing again after %s: %s", type(exc).__name__, exc)
+
+
 def sendable(post: Post, value_limit: int) -> tuple[bytes, bytes] | Rejected:
     """The key and Avro value of ``post``, or why it cannot be sent: a limit of
     :func:`~pipeline.ingest.model.check_post`, a value Avro cannot carry (a lone surrogate), or
@@ -320,6 +336,11 @@ def produce(
     seen: set[int] = set()
     failures = SendFailures(on_error)
     post_failed, dead_letter_failed = failures.errback("post"), failures.errback("dead letter")
+    delivered = 0
+
+    def post_delivered(_: Any) -> None:  # runs on the producer's one I/O thread
+        nonlocal delivered
+        delivered += 1
 
     topic, dead_letters = settings.posts_topic, settings.dead_letter_topic
     pool = None
@@ -330,7 +351,11 @@ def produce(
             settings, senders, producer.partitions_for(topic), message_limit=message_limit
         )
 
-    def send_dead_letter(rejected: Rejected) -> None:
+    def stop(exc: Exception) -> None:
+        summary.stopped = f"Kafka did not take a record within {MAX_BLOCK_MS // 1000} s: {exc}"
+        logger.error("stopped reading: %s", summary.stopped)
+
+    def send_dead_letter(rejected: Rejected) -> bool:
         summary.rejected[rejected.reason.value] += 1
         value, headers = dead_letter(rejected)
         try:
@@ -339,6 +364,9 @@ def produce(
             )
         except KafkaError as exc:  # no metadata or buffer space within MAX_BLOCK_MS
             dead_letter_failed(exc)
+            stop(exc)
+            return False
+        return True
 
     handed_over = 0
     started = time.monotonic()
@@ -346,12 +374,14 @@ def produce(
         for record in records:
             summary.read += 1
             if isinstance(record, Rejected):
-                send_dead_letter(record)
+                if not send_dead_letter(record):
+                    break
                 progress.update(summary, started)
                 continue
             checked = sendable(record, value_limit)
             if isinstance(checked, Rejected):
-                send_dead_letter(checked)
+                if not send_dead_letter(checked):
+                    break
                 progress.update(summary, started)
                 continue
             fingerprint = hash(record.post_id)
@@ -362,9 +392,12 @@ def produce(
             handed_over += 1
             if pool is None:
                 try:
-                    producer.send(topic, key=key, value=value).add_errback(post_failed)
-                except KafkaError as exc:
+                    sent = producer.send(topic, key=key, value=value)
+                    sent.add_callback(post_delivered).add_errback(post_failed)
+                except KafkaError as exc:  # the broker is gone: reading on would only fail
                     post_failed(exc)
+                    stop(exc)
+                    break
             else:
                 try:
                     pool.send(key, value)
@@ -372,23 +405,30 @@ def produce(
                     summary.stopped = str(exc)
                     logger.error("stopped reading: %s", exc)
                     break
-            summary.produced = handed_over - failures.posts
+            summary.produced = delivered if pool is None else handed_over
             progress.update(summary, started)
     except KeyboardInterrupt:
         summary.interrupted = True
         logger.warning("interrupted: flushing what was already sent")
     finally:
-        if pool is not None:
-            messages = pool.close()
-            failures.add_counted("post", pool.failed_posts, messages)
-        producer.flush()
+        pool_failures = pool.close() if pool is not None else []
+        flush_fully(producer)
         if own_producer:
             producer.close()
         summary.seconds = time.monotonic() - started
+    if pool is None:
+        # Acknowledged posts are counted one by one; whatever else was handed over failed, with
+        # an error (counted by the errback) or without one (never completed).
+        summary.produced = delivered
+        unexplained = handed_over - delivered - failures.posts
+        if unexplained > 0:
+            failures.add_counted("post", unexplained, [f"{unexplained} sends never completed"])
+    else:
+        failures.add_counted("post", pool.failed_posts, pool_failures)
+        summary.produced = handed_over - pool.failed_posts
     summary.failed_posts = failures.posts
     summary.failed_dead_letters = failures.dead_letters
     summary.failures = failures.first
-    summary.produced = handed_over - failures.posts
     progress.update(summary, started, final=True)
     if summary.failed:
         logger.error(
