@@ -29,8 +29,8 @@ _TEXT_CHARS_ALWAYS_SHORT_ENOUGH = MAX_TEXT_BYTES // 4
 MAX_FIELD_BYTES: dict[str, int] = {
     "post_id": 512,
     "source": 64,
+    "author_handle": 256,  # before author_id, which is the handle when a source has no id
     "author_id": 512,
-    "author_handle": 256,
     "author_name": 1024,
     "lang": 64,
     "region": 1024,
@@ -307,8 +307,8 @@ def build_post(
     lang, region = optional_text(lang), optional_text(region)
     for field, value in (
         ("post_id", post_id),
-        ("author_id", author_id),
         ("author_handle", handle),
+        ("author_id", author_id),
         ("author_name", author_name),
         ("lang", lang),
         ("region", region),

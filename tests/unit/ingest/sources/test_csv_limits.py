@@ -94,6 +94,7 @@ def test_a_huge_handle_is_field_too_long(write_file: WriteFile) -> None:
     records = read(write_file(csv_bytes(IRA_HEADER, rows)))
     assert reasons(records) == ["field_too_long", None]
     assert RejectReason.FIELD_TOO_LONG.value in reasons(records)
+    assert "author_handle" in records[0].message  # type: ignore[union-attr]
 
 
 def test_an_over_long_json_line_is_one_bounded_rejection(write_file: WriteFile) -> None:
