@@ -21,12 +21,8 @@ import signal
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline.ingest.producer import (
-    DEFAULT_MESSAGE_LIMIT,
-    KeyPartitions,
-    build_producer,
-    flush_fully,
-)
+from pipeline.ingest.limits import DEFAULT_MESSAGE_LIMIT
+from pipeline.ingest.producer import KeyPartitions, build_producer, flush_fully
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -22,16 +22,19 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from kafka import KafkaProducer
-from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 from kafka.partitioner import DefaultPartitioner
 from kafka.partitioner.default import murmur2
 
-from pipeline.admin import admin_client, require_kafka
-from pipeline.errors import TrendoffError
-from pipeline.ingest.avro import PostEncodeError, encode_post
-from pipeline.ingest.dead_letters import dead_letter, rejected_post
-from pipeline.ingest.model import InvalidRecord, Post, Rejected, RejectReason, check_post
+from pipeline.admin import require_kafka
+from pipeline.ingest.dead_letters import dead_letter
+from pipeline.ingest.limits import (
+    DEFAULT_MESSAGE_LIMIT,
+    RECORD_OVERHEAD_BYTES,
+    sendable,
+    topic_message_limit,
+)
+from pipeline.ingest.model import Post, Rejected
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,12 +47,6 @@ DEFAULT_COMPRESSION: str | None = None
 # Records are batched up to this many bytes per partition (fewer requests, less Python per post),
 # or up to the topic's message limit when that is smaller: a batch is one message to the broker.
 BATCH_BYTES = 512 * 1024
-# What a record adds to its key and value inside a batch (batch header 61 bytes, then per record
-# length varints, offsets, timestamp and headers): generous, so a post that passes the size check
-# is never refused by the broker.
-RECORD_OVERHEAD_BYTES = 1024
-# Kafka's default max.message.bytes, used when the topic's own value cannot be read.
-DEFAULT_MESSAGE_LIMIT = 1_048_588
 # How long a send may take, retries included, before it counts as failed (the client retries
 # retriable errors — a leader moving, a broker restarting — until then).
 DELIVERY_TIMEOUT_MS = 120_000
@@ -146,45 +143,6 @@ class ProduceSummary:
         }
 
 
-def topic_message_limit(settings: Settings) -> int:
-    """The smallest ``max.message.bytes`` of the namespace's topics, as the broker reports it.
-
-    Raises :class:`TrendoffError` when a topic does not exist: sending to it would only wait for
-    metadata that never comes.
-    """
-    topics = [settings.posts_topic, settings.dead_letter_topic]
-    admin = admin_client(settings)
-    try:
-        missing = sorted(set(topics) - set(admin.list_topics()))
-        if missing:
-            raise TrendoffError(
-                f"Kafka topic(s) {', '.join(missing)} do not exist",
-                hint="create them with `trendoff init`",
-            )
-        described = admin.describe_configs(
-            [
-                ConfigResource(ConfigResourceType.TOPIC, topic, configs=["max.message.bytes"])
-                for topic in topics
-            ],
-            config_filter="all",
-        )
-    except KafkaError as exc:
-        logger.warning(
-            "cannot read the topics' max.message.bytes (%s); assuming Kafka's default %d",
-            exc,
-            DEFAULT_MESSAGE_LIMIT,
-        )
-        return DEFAULT_MESSAGE_LIMIT
-    finally:
-        admin.close()
-    limits = [
-        int(configs["max.message.bytes"]["value"])
-        for configs in described.get("topic", {}).values()
-        if "max.message.bytes" in configs
-    ]
-    return min(limits, default=DEFAULT_MESSAGE_LIMIT)
-
-
 def build_producer(
     settings: Settings,
     compression: str | None = DEFAULT_COMPRESSION,
@@ -258,32 +216,6 @@ def flush_fully(producer: Any) -> None:
                 logger.error("gave up waiting for sends in flight: %s", exc)
                 return
             logger.warning("flushing again after %s: %s", type(exc).__name__, exc)
-
-
-def sendable(post: Post, value_limit: int) -> tuple[bytes, bytes] | Rejected:
-    """The key and Avro value of ``post``, or why it cannot be sent: a limit of
-    :func:`~pipeline.ingest.model.check_post`, a value Avro cannot carry (a lone surrogate), or
-    a record over ``value_limit`` bytes."""
-    try:
-        check_post(post)
-        key, value = post.author_id.encode(), encode_post(post)
-    except InvalidRecord as invalid:
-        return rejected_post(post, invalid.reason, invalid.message)
-    except (PostEncodeError, UnicodeEncodeError) as exc:
-        reason = (
-            RejectReason.INVALID_UTF8
-            if isinstance(exc, UnicodeEncodeError) or isinstance(exc.__cause__, UnicodeEncodeError)
-            else RejectReason.BAD_TYPE
-        )
-        return rejected_post(post, reason, str(exc))
-    if len(key) + len(value) > value_limit:
-        return rejected_post(
-            post,
-            RejectReason.RECORD_TOO_LARGE,
-            f"the encoded post is {len(key) + len(value):,} bytes; the topic takes at most "
-            f"{value_limit:,} (max.message.bytes less {RECORD_OVERHEAD_BYTES} for overhead)",
-        )
-    return key, value
 
 
 class ProgressLine:

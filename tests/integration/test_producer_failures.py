@@ -14,8 +14,9 @@ from kafka.admin import ConfigResource, ConfigResourceType
 
 from pipeline.admin import admin_client
 from pipeline.ingest.avro import decode_post
+from pipeline.ingest.limits import RECORD_OVERHEAD_BYTES, topic_message_limit
 from pipeline.ingest.model import Post
-from pipeline.ingest.producer import RECORD_OVERHEAD_BYTES, produce, topic_message_limit
+from pipeline.ingest.producer import produce
 from pipeline.logs import configure_logging
 from pipeline.settings import Settings
 from tests.integration.test_ingest_roundtrip import consume_all

@@ -41,11 +41,10 @@ import csv
 import hashlib
 import logging
 import re
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import Final
 
 from pipeline.errors import TrendoffError
 from pipeline.ingest.model import (
@@ -55,12 +54,12 @@ from pipeline.ingest.model import (
     RejectReason,
     build_post,
 )
+from pipeline.ingest.sources.csv_lines import MAX_ROW_BYTES, LineTooLong, RecordLines, RowRunsOn
 from pipeline.ingest.sources.files import (
     GZIP_DAMAGE_ERRORS,
     MAX_LINE_BYTES,
     display_name,
     open_binary,
-    read_line,
 )
 
 logger = logging.getLogger(__name__)
@@ -91,10 +90,6 @@ REQUIRED_MAPPED_FIELDS: Final = ("author_handle", "text", "created_at")
 # parse, so that an over-long text is rejected as text_too_long and its row stays one row. The
 # limit is process-wide; it is only ever raised, never lowered.
 FIELD_SIZE_LIMIT = 16 * 1024 * 1024
-# No valid row comes near this (a text is at most 64 KiB, the other fields a few KiB): a record
-# running on longer across lines (an unclosed quote) has its first line rejected. A single line
-# over MAX_LINE_BYTES (see files.py) is rejected as row_too_long without being held in memory.
-MAX_ROW_BYTES = 1024 * 1024
 # An absent optional column reads as the empty string, which every field takes as "not given".
 ABSENT = -1
 _DELIMITERS = (",", ";", "\t")
@@ -406,93 +401,6 @@ def _pick_delimiter(header_line: str) -> str:
     return max(_DELIMITERS, key=header_line.count)
 
 
-class _LineTooLong(Exception):
-    """A physical line over ``MAX_LINE_BYTES``; only its first bytes were kept."""
-
-
-class _RowRunsOn(Exception):
-    """A record that has grown over ``MAX_ROW_BYTES`` across several lines."""
-
-
-class _RecordLines:
-    """Feeds a ``csv.reader`` decoded lines while keeping the raw bytes of the record being read,
-    so a rejected row carries its exact input and the line it starts on.
-
-    Each physical line is decoded on its own: a line with invalid UTF-8 is decoded with
-    ``surrogateescape`` (so the csv module still splits the record correctly) and marks its record
-    invalid. ``csv.reader`` asks for lines only until a record is complete, so the lines taken
-    since the previous record are exactly this record's.
-
-    Lines are read at most ``MAX_LINE_BYTES`` at a time (the rest of a longer line is skipped and
-    :class:`_LineTooLong` raised), and a record over ``MAX_ROW_BYTES`` raises :class:`_RowRunsOn`:
-    memory stays bounded whatever the input. :meth:`replay` gives lines back to be read again.
-    """
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-        self._replay: deque[tuple[bytes, bool]] = deque()  # (raw line, cut short)
-        self.raw_lines: list[bytes] = []
-        self.last_line_cut = False
-        self.line_size = 0  # of the last line cut short
-        self.record_bytes = 0
-        self.invalid_utf8 = False
-        self.lines_done = 0
-
-    def _next_line(self) -> tuple[bytes, bool]:
-        if self._replay:
-            return self._replay.popleft()
-        raw, whole_size = read_line(self._stream)
-        if whole_size:
-            self.line_size = whole_size
-        return raw, bool(whole_size)
-
-    def __iter__(self) -> Iterator[str]:
-        raw_lines = self.raw_lines
-        while True:
-            raw, cut = self._next_line()
-            if not raw:
-                return
-            raw_lines.append(raw)
-            self.record_bytes += len(raw)
-            if cut:
-                self.last_line_cut = True
-                raise _LineTooLong
-            if self.record_bytes > MAX_ROW_BYTES:
-                raise _RowRunsOn
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self.invalid_utf8 = True
-                line = raw.decode("utf-8", "surrogateescape")
-            yield line
-
-    def finish_record(self) -> tuple[int, int]:
-        """Close the current record: its first line number and how many lines it spans."""
-        first_line = self.lines_done + 1
-        spanned = len(self.raw_lines)
-        self.lines_done += spanned
-        return first_line, spanned
-
-    def keep_first_line_only(self) -> None:
-        """Make the current record its first line alone; the lines after it are read again."""
-        rest = self.raw_lines[1:]
-        cut = [False] * len(rest)
-        if rest and self.last_line_cut:
-            cut[-1] = True
-        self._replay.extendleft(reversed(list(zip(rest, cut, strict=True))))
-        del self.raw_lines[1:]
-        self.last_line_cut = False
-
-    def take_raw(self) -> bytes:
-        return b"".join(self.raw_lines)
-
-    def reset(self) -> None:
-        self.raw_lines.clear()
-        self.invalid_utf8 = False
-        self.last_line_cut = False
-        self.record_bytes = 0
-
-
 class CsvSource:
     """Posts from CSV files (plain or gzip), read one after another."""
 
@@ -528,7 +436,7 @@ class CsvSource:
     def _file_records(self, path: Path) -> Iterator[Post | Rejected]:
         where = display_name(path)
         with open_binary(path) as stream:
-            lines = _RecordLines(stream)
+            lines = RecordLines(stream)
             try:
                 first = stream.readline(MAX_LINE_BYTES + 1)
             except GZIP_DAMAGE_ERRORS as exc:
@@ -551,7 +459,7 @@ class CsvSource:
             yield from self._rows(lines, delimiter, plan, where)
 
     def _rows(
-        self, lines: _RecordLines, delimiter: str, plan: _RowPlan, where: str
+        self, lines: RecordLines, delimiter: str, plan: _RowPlan, where: str
     ) -> Iterator[Post | Rejected]:
         reader = csv.reader(lines, delimiter=delimiter)
         ordinal = 0
@@ -578,7 +486,7 @@ class CsvSource:
                 fields = next(reader)
             except StopIteration:
                 return
-            except _LineTooLong:
+            except LineTooLong:
                 ordinal += 1
                 reader = csv.reader(lines, delimiter=delimiter)  # the old one lost its lines
                 if len(lines.raw_lines) > 1:  # the long line is read again on its own
@@ -597,7 +505,7 @@ class CsvSource:
                 )
                 lines.reset()
                 continue
-            except _RowRunsOn:
+            except RowRunsOn:
                 ordinal += 1
                 reader = csv.reader(lines, delimiter=delimiter)
                 yield first_line_alone(
@@ -651,7 +559,7 @@ class CsvSource:
             lines.reset()
 
     @staticmethod
-    def _damaged(lines: _RecordLines, where: str, exc: Exception, rows: int) -> Rejected:
+    def _damaged(lines: RecordLines, where: str, exc: Exception, rows: int) -> Rejected:
         first_line = lines.lines_done + 1
         message = (
             f"the gzip stream is truncated or corrupt ({type(exc).__name__}: {exc}); "

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from pipeline.ingest.dead_letters import MAX_EXCERPT_BYTES, MAX_HEADER_BYTES, dead_letter
+from pipeline.ingest.limits import sendable
 from pipeline.ingest.model import (
     EARLIEST_POST_TIME,
     MAX_FIELD_BYTES,
@@ -18,7 +19,6 @@ from pipeline.ingest.model import (
     build_post,
     check_post,
 )
-from pipeline.ingest.producer import sendable
 from pipeline.ingest.sources import pacing
 from tests.unit.ingest.conftest import make_post
 

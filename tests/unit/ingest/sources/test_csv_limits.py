@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.ingest.model import Post, Rejected, RejectReason
-from pipeline.ingest.sources.csv import MAX_ROW_BYTES, CsvSource
+from pipeline.ingest.sources.csv import CsvSource
+from pipeline.ingest.sources.csv_lines import MAX_ROW_BYTES
 from pipeline.ingest.sources.files import MAX_LINE_BYTES
 from tests.unit.ingest.conftest import IRA_HEADER, csv_bytes, ira_row
 
