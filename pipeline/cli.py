@@ -144,9 +144,13 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         rejected = ", ".join(f"{k}: {v}" for k, v in sorted(summary.rejected.items())) or "none"
         print(
             f"read {summary.read}, produced {summary.produced}, rejected {rejected}, "
-            f"duplicates seen {summary.duplicates_seen}, {summary.seconds:.1f} s"
+            f"failed {summary.failed}, duplicates seen {summary.duplicates_seen}, "
+            f"{summary.seconds:.1f} s"
         )
-    return 130 if summary.interrupted else 0
+    if summary.interrupted:
+        return 130
+    # Sends that failed after retries, or reading stopped early: the run did not deliver its input.
+    return 1 if summary.failed or summary.stopped else 0
 
 
 def _positive_int(text: str) -> int:

@@ -18,3 +18,8 @@ def configure_logging(level: str = "INFO") -> None:
     quiet = logging.DEBUG if level == "DEBUG" else logging.CRITICAL
     for noisy in ("kafka", "cassandra", "py4j"):
         logging.getLogger(noisy).setLevel(quiet)
+    # Except what the Kafka producer says about the records it sends (retries, failed batches):
+    # muting that would hide why posts were not delivered.
+    logging.getLogger("kafka.producer").setLevel(
+        logging.DEBUG if level == "DEBUG" else logging.WARNING
+    )

@@ -7,6 +7,9 @@ validating, encoding and choosing each post's partition, and hands the encoded p
 sender processes, each with its own idempotent producer. Sender ``i`` owns the partitions ``p``
 with ``p % senders == i``: all posts of an author (one key, one partition) pass through one sender,
 in input order, so per-author order holds exactly as with a single producer.
+
+Each sender reports how many posts Kafka acknowledged; the pool counts every post it handed over
+and not acknowledged as failed (:attr:`SenderPool.failed_posts`), so nothing is lost unnoticed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import signal
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline.ingest.producer import KeyPartitions, build_producer
+from pipeline.ingest.limits import DEFAULT_MESSAGE_LIMIT
+from pipeline.ingest.producer import KeyPartitions, build_producer, flush_fully
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -34,13 +38,21 @@ LIVENESS_SECONDS = 1.0
 REPORTED_FAILURES = 5
 
 Batch = list[tuple[int, bytes, bytes]]  # (partition, key, Avro value)
-Report = tuple[int, int, list[str], int]  # (sender index, posts sent, first failures, failures)
+# (sender index, posts Kafka acknowledged, first failures, failure count)
+Report = tuple[int, int, list[str], int]
 
 
 class SenderPool:
     """Sender processes for one topic. ``send`` routes a post; ``close`` flushes and stops them."""
 
-    def __init__(self, settings: Settings, senders: int, partitions: Iterable[int]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        senders: int,
+        partitions: Iterable[int],
+        *,
+        message_limit: int = DEFAULT_MESSAGE_LIMIT,
+    ) -> None:
         if senders < 2:
             raise ValueError("a sender pool has at least two senders; use one producer otherwise")
         self.topic = settings.posts_topic
@@ -53,7 +65,7 @@ class SenderPool:
         self._processes = [
             context.Process(
                 target=run_sender,
-                args=(settings, index, inbox, self._reports),
+                args=(settings, index, inbox, self._reports, message_limit),
                 name=f"trendoff-sender-{index}",
                 daemon=True,
             )
@@ -62,8 +74,10 @@ class SenderPool:
         for process in self._processes:
             process.start()
         self._pending: list[Batch] = [[] for _ in range(senders)]
+        self._handed = [0] * senders  # posts handed over to each sender
         self._early_reports: list[Report] = []
         self._closed = False
+        self.failed_posts = 0  # known after close(): handed over but never acknowledged
 
     def send(self, key: bytes, value: bytes) -> None:
         partition = self._partition_of(key)
@@ -75,12 +89,14 @@ class SenderPool:
             self._pending[owner] = []
 
     def close(self) -> list[str]:
-        """Hand over what is pending, let every sender flush and stop; the failures they saw."""
+        """Hand over what is pending, let every sender flush and stop; the failures they saw.
+        Afterwards :attr:`failed_posts` counts the posts handed over and not acknowledged."""
         if self._closed:
             return []
         self._closed = True
         failures: list[str] = []
         reported: set[int] = set()
+        unsent = 0  # pending posts a stopped sender never took
         for owner, pending in enumerate(self._pending):
             try:
                 if pending:
@@ -88,15 +104,17 @@ class SenderPool:
                 self._hand_over(owner, None)
             except RuntimeError as exc:  # that sender is gone; the others still flush
                 failures.append(str(exc))
-                reported.add(owner)
+                unsent += len(pending)
+        acknowledged = [0] * len(self._processes)
 
         def absorb(report: Report) -> None:
-            index, sent, errors, error_count = report
+            index, delivered, errors, error_count = report
             reported.add(index)
+            acknowledged[index] = delivered
             failures.extend(errors)
             if error_count > len(errors):
                 failures.append(f"… and {error_count - len(errors)} more in sender {index}")
-            logger.debug("sender %d sent %d posts", index, sent)
+            logger.debug("sender %d delivered %d posts", index, delivered)
 
         for report in self._early_reports:
             absorb(report)
@@ -121,7 +139,10 @@ class SenderPool:
                 pass
             for index in dead:
                 process = self._processes[index]
-                failures.append(f"{process.name} exited ({process.exitcode}) without a report")
+                failures.append(
+                    f"{process.name} exited ({process.exitcode}) without a report; the "
+                    f"{self._handed[index]:,} posts handed to it count as failed"
+                )
                 reported.add(index)
         for process in self._processes:
             process.join()
@@ -130,12 +151,17 @@ class SenderPool:
             # never be read, and waiting at exit to flush it into a full pipe would hang for ever.
             inbox.cancel_join_thread()
             inbox.close()
+        self.failed_posts = unsent + sum(
+            handed - delivered for handed, delivered in zip(self._handed, acknowledged, strict=True)
+        )
         return failures
 
     def _hand_over(self, owner: int, batch: Batch | None) -> None:
         while True:
             try:
                 self._inboxes[owner].put(batch, timeout=LIVENESS_SECONDS)
+                if batch is not None:
+                    self._handed[owner] += len(batch)
                 return
             except queue.Full:
                 process = self._processes[owner]
@@ -155,15 +181,21 @@ class SenderPool:
         return f"it exited with code {self._processes[owner].exitcode} and no report"
 
 
-def run_sender(settings: Settings, index: int, inbox: Any, reports: Any) -> None:
+def run_sender(
+    settings: Settings,
+    index: int,
+    inbox: Any,
+    reports: Any,
+    message_limit: int = DEFAULT_MESSAGE_LIMIT,
+) -> None:
     """A sender process: send every batch from ``inbox`` to its partitions until ``None``, flush,
-    report ``(index, sent, first failures, failure count)``."""
+    report ``(index, posts acknowledged, first failures, failure count)``."""
     # Ctrl-C reaches every process of the terminal's group; the reading process decides when to
     # stop, and a sender must first send and flush what it was handed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     errors: list[str] = []
     error_count = 0
-    sent = 0
+    delivered = 0
 
     def failed(exc: Exception) -> None:
         nonlocal error_count
@@ -171,18 +203,22 @@ def run_sender(settings: Settings, index: int, inbox: Any, reports: Any) -> None
         if len(errors) < REPORTED_FAILURES:
             errors.append(f"{type(exc).__name__}: {exc}")
 
+    def acknowledged(_: Any) -> None:  # runs on the producer's one I/O thread
+        nonlocal delivered
+        delivered += 1
+
     producer = None
     try:
-        producer = build_producer(settings)
+        producer = build_producer(settings, message_limit=message_limit)
         topic = settings.posts_topic
         while (batch := inbox.get()) is not None:
             for partition, key, value in batch:
-                producer.send(topic, key=key, value=value, partition=partition).add_errback(failed)
-            sent += len(batch)
-        producer.flush()
-    except Exception as exc:  # noqa: BLE001 - reported to the reading process, which raises it
+                sent = producer.send(topic, key=key, value=value, partition=partition)
+                sent.add_callback(acknowledged).add_errback(failed)
+        flush_fully(producer)
+    except Exception as exc:  # noqa: BLE001 - reported to the reading process
         failed(exc)
     finally:
         if producer is not None:
-            producer.close()
-        reports.put((index, sent, errors, error_count))
+            producer.close()  # waits for what is in flight, so every callback has run
+        reports.put((index, delivered, errors, error_count))

@@ -3,6 +3,12 @@ posts stay in order on one partition), rejected input to ``<ns>.posts.dlq`` with
 
 Delivery is acks=all with idempotence on: a retried send is never written twice. A summary counts
 what was read, produced and rejected (by reason); Ctrl-C flushes what was already handed over.
+
+Nothing is dropped silently. Every post passes :func:`~pipeline.ingest.model.check_post` (field
+sizes, time range) and must encode to Avro and fit the topic's ``max.message.bytes`` (read from
+the broker at start); otherwise it becomes a dead letter with its reason. A send that still fails
+after the client's retries (broker down, timeout) is counted in ``failed`` and logged, and the
+CLI exits with status 1.
 """
 
 from __future__ import annotations
@@ -16,11 +22,18 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from kafka.partitioner import DefaultPartitioner
 from kafka.partitioner.default import murmur2
 
 from pipeline.admin import require_kafka
-from pipeline.ingest.avro import encode_post
+from pipeline.ingest.dead_letters import dead_letter
+from pipeline.ingest.limits import (
+    DEFAULT_MESSAGE_LIMIT,
+    RECORD_OVERHEAD_BYTES,
+    sendable,
+    topic_message_limit,
+)
 from pipeline.ingest.model import Post, Rejected
 from pipeline.settings import Settings
 
@@ -31,6 +44,16 @@ logger = logging.getLogger(__name__)
 # bytes saved matter little when the broker is on the same machine or the same network. Pass
 # `compression=` where the network, not the CPU, is the bottleneck.
 DEFAULT_COMPRESSION: str | None = None
+# Records are batched up to this many bytes per partition (fewer requests, less Python per post),
+# or up to the topic's message limit when that is smaller: a batch is one message to the broker.
+BATCH_BYTES = 512 * 1024
+# How long a send may take, retries included, before it counts as failed (the client retries
+# retriable errors — a leader moving, a broker restarting — until then).
+DELIVERY_TIMEOUT_MS = 120_000
+# How long send() may wait for topic metadata or buffer space before it fails.
+MAX_BLOCK_MS = 30_000
+# Send failures logged in full and listed in the summary; the rest are counted.
+REPORTED_FAILURES = 5
 
 
 class KeyPartitions:
@@ -83,12 +106,24 @@ class RememberingPartitioner(DefaultPartitioner):  # type: ignore[misc]  # untyp
 
 @dataclass
 class ProduceSummary:
+    """What a run did. ``read`` = ``produced`` + rejected + ``failed_posts``: every record read is
+    either delivered, a dead letter, or a failed send. ``failed_dead_letters`` counts rejections
+    whose dead letter could not be delivered (they are in ``rejected`` too)."""
+
     read: int = 0
     produced: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    failed_posts: int = 0
+    failed_dead_letters: int = 0
+    failures: list[str] = field(default_factory=list)
     duplicates_seen: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    stopped: str | None = None  # why reading stopped before the input ended, if it did
+
+    @property
+    def failed(self) -> int:
+        return self.failed_posts + self.failed_dead_letters
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -96,14 +131,24 @@ class ProduceSummary:
             "produced": self.produced,
             "rejected": dict(sorted(self.rejected.items())),
             "rejected_total": sum(self.rejected.values()),
+            "failed": self.failed,
+            "failed_posts": self.failed_posts,
+            "failed_dead_letters": self.failed_dead_letters,
+            "failures": self.failures,
             "duplicates_seen": self.duplicates_seen,
             "seconds": round(self.seconds, 3),
             "posts_per_second": round(self.read / self.seconds) if self.seconds else None,
             "interrupted": self.interrupted,
+            "stopped": self.stopped,
         }
 
 
-def build_producer(settings: Settings, compression: str | None = DEFAULT_COMPRESSION) -> Any:
+def build_producer(
+    settings: Settings,
+    compression: str | None = DEFAULT_COMPRESSION,
+    *,
+    message_limit: int = DEFAULT_MESSAGE_LIMIT,
+) -> Any:
     require_kafka(settings)
     return KafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -113,9 +158,64 @@ def build_producer(settings: Settings, compression: str | None = DEFAULT_COMPRES
         compression_type=compression,
         partitioner=RememberingPartitioner(),
         linger_ms=20,
-        batch_size=512 * 1024,
+        batch_size=max(1024, min(BATCH_BYTES, message_limit - RECORD_OVERHEAD_BYTES)),
         max_request_size=8 * 1024 * 1024,
+        delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
+        max_block_ms=MAX_BLOCK_MS,
     )
+
+
+class SendFailures:
+    """Counts failed sends of posts and dead letters; logs and keeps the first few."""
+
+    def __init__(self, on_error: Callable[[Exception], None] | None = None) -> None:
+        self.posts = 0
+        self.dead_letters = 0
+        self.first: list[str] = []
+        self._on_error = on_error
+
+    def note(self, what: str, description: str) -> None:
+        if what == "post":
+            self.posts += 1
+        else:
+            self.dead_letters += 1
+        if len(self.first) < REPORTED_FAILURES:
+            self.first.append(f"{what}: {description}")
+            logger.error("a %s could not be sent: %s", what, description)
+
+    def add_counted(self, what: str, count: int, messages: list[str]) -> None:
+        """``count`` failures described (in part) by ``messages``, e.g. from sender processes."""
+        if what == "post":
+            self.posts += count
+        else:
+            self.dead_letters += count
+        for message in messages[: max(0, REPORTED_FAILURES - len(self.first))]:
+            self.first.append(f"{what}: {message}")
+            logger.error("a %s could not be sent: %s", what, message)
+
+    def errback(self, what: str) -> Callable[[Exception], None]:
+        def failed(exc: Exception) -> None:
+            self.note(what, f"{type(exc).__name__}: {exc}")
+            if self._on_error:
+                self._on_error(exc)
+
+        return failed
+
+
+def flush_fully(producer: Any) -> None:
+    """``producer.flush()``, repeated when it stops early. kafka-python (3.0.12) splits a batch
+    the broker refuses as too large and sends the halves again, but a flush already waiting on the
+    old batch then raises ``UnknownError('Future not done')``; the halves are still in flight."""
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_MS / 1000 + 30
+    while True:
+        try:
+            producer.flush()
+            return
+        except KafkaError as exc:
+            if time.monotonic() > deadline:
+                logger.error("gave up waiting for sends in flight: %s", exc)
+                return
+            logger.warning("flushing again after %s: %s", type(exc).__name__, exc)
 
 
 class ProgressLine:
@@ -152,68 +252,121 @@ def produce(
 ) -> ProduceSummary:
     """Send every record; return what happened. The producer is closed unless it was passed in.
 
+    Never raises for a record or a failed send: bad records become dead letters, failed sends are
+    counted in the summary (``failed_posts``, ``failed_dead_letters``, the first ``failures``).
     With ``senders`` > 1, posts are sent by that many processes (:mod:`.fanout`), each owning a
     share of the partitions; dead letters are still sent from here.
     """
     if senders < 1:
         raise ValueError("senders must be at least 1")
+    message_limit = topic_message_limit(settings)
+    value_limit = message_limit - RECORD_OVERHEAD_BYTES
     own_producer = producer is None
-    producer = producer or build_producer(settings)
+    producer = producer or build_producer(settings, message_limit=message_limit)
     progress = progress or ProgressLine()
     summary = ProduceSummary()
     seen: set[int] = set()
-    failures: list[Exception] = []
+    failures = SendFailures(on_error)
+    post_failed, dead_letter_failed = failures.errback("post"), failures.errback("dead letter")
+    delivered = 0
 
-    def failed(exc: Exception) -> None:
-        failures.append(exc)
-        if on_error:
-            on_error(exc)
+    def post_delivered(_: Any) -> None:  # runs on the producer's one I/O thread
+        nonlocal delivered
+        delivered += 1
 
     topic, dead_letters = settings.posts_topic, settings.dead_letter_topic
     pool = None
     if senders > 1:
         from pipeline.ingest.fanout import SenderPool
 
-        pool = SenderPool(settings, senders, producer.partitions_for(topic))
+        pool = SenderPool(
+            settings, senders, producer.partitions_for(topic), message_limit=message_limit
+        )
+
+    def stop(exc: Exception) -> None:
+        summary.stopped = f"Kafka did not take a record within {MAX_BLOCK_MS // 1000} s: {exc}"
+        logger.error("stopped reading: %s", summary.stopped)
+
+    def send_dead_letter(rejected: Rejected) -> bool:
+        summary.rejected[rejected.reason.value] += 1
+        value, headers = dead_letter(rejected)
+        try:
+            producer.send(dead_letters, value=value, headers=headers).add_errback(
+                dead_letter_failed
+            )
+        except KafkaError as exc:  # no metadata or buffer space within MAX_BLOCK_MS
+            dead_letter_failed(exc)
+            stop(exc)
+            return False
+        return True
+
+    handed_over = 0
     started = time.monotonic()
     try:
         for record in records:
             summary.read += 1
             if isinstance(record, Rejected):
-                summary.rejected[record.reason.value] += 1
-                producer.send(
-                    dead_letters,
-                    value=record.raw,
-                    headers=[
-                        ("reason", record.reason.value.encode()),
-                        ("origin", record.position.encode()),
-                        ("message", record.message.encode()),
-                        ("stage", b"producer"),
-                    ],
-                ).add_errback(failed)
+                if not send_dead_letter(record):
+                    break
+                progress.update(summary, started)
+                continue
+            checked = sendable(record, value_limit)
+            if isinstance(checked, Rejected):
+                if not send_dead_letter(checked):
+                    break
+                progress.update(summary, started)
+                continue
+            fingerprint = hash(record.post_id)
+            if fingerprint in seen:
+                summary.duplicates_seen += 1
+            seen.add(fingerprint)
+            key, value = checked
+            handed_over += 1
+            if pool is None:
+                try:
+                    sent = producer.send(topic, key=key, value=value)
+                    sent.add_callback(post_delivered).add_errback(post_failed)
+                except KafkaError as exc:  # the broker is gone: reading on would only fail
+                    post_failed(exc)
+                    stop(exc)
+                    break
             else:
-                fingerprint = hash(record.post_id)
-                if fingerprint in seen:
-                    summary.duplicates_seen += 1
-                seen.add(fingerprint)
-                key, value = record.author_id.encode(), encode_post(record)
-                if pool is None:
-                    producer.send(topic, key=key, value=value).add_errback(failed)
-                else:
+                try:
                     pool.send(key, value)
-                summary.produced += 1
+                except RuntimeError as exc:  # a sender stopped: reading on would only fail
+                    summary.stopped = str(exc)
+                    logger.error("stopped reading: %s", exc)
+                    break
+            summary.produced = delivered if pool is None else handed_over
             progress.update(summary, started)
     except KeyboardInterrupt:
         summary.interrupted = True
         logger.warning("interrupted: flushing what was already sent")
     finally:
-        if pool is not None:
-            failures.extend(RuntimeError(failure) for failure in pool.close())
-        producer.flush()
+        pool_failures = pool.close() if pool is not None else []
+        flush_fully(producer)
         if own_producer:
             producer.close()
         summary.seconds = time.monotonic() - started
-        progress.update(summary, started, final=True)
-    if failures:
-        raise RuntimeError(f"{len(failures)} sends failed; first: {failures[0]}")
+    if pool is None:
+        # Acknowledged posts are counted one by one; whatever else was handed over failed, with
+        # an error (counted by the errback) or without one (never completed).
+        summary.produced = delivered
+        unexplained = handed_over - delivered - failures.posts
+        if unexplained > 0:
+            failures.add_counted("post", unexplained, [f"{unexplained} sends never completed"])
+    else:
+        failures.add_counted("post", pool.failed_posts, pool_failures)
+        summary.produced = handed_over - pool.failed_posts
+    summary.failed_posts = failures.posts
+    summary.failed_dead_letters = failures.dead_letters
+    summary.failures = failures.first
+    progress.update(summary, started, final=True)
+    if summary.failed:
+        logger.error(
+            "%d posts and %d dead letters could not be sent; first: %s",
+            summary.failed_posts,
+            summary.failed_dead_letters,
+            summary.failures[0] if summary.failures else "?",
+        )
     return summary

@@ -17,6 +17,12 @@ URL_PREFIXES = ("https://", "http://", "www.")
 JAVA_WORD_CHARS = r"\p{L}\p{M}\p{N}_"
 JAVA_LETTER = r"\p{L}"
 MIN_WORD_LENGTH = 2
+# The longest word, mention or hashtag kept, in code points counted after normalisation (rule 1
+# can expand a character several-fold: U+3300 becomes four, U+FDFA eighteen). Longer runs are
+# dropped, not truncated: a cut-off word is a word nobody wrote. Words become Cassandra
+# clustering keys, which may not exceed 65,535 bytes; 100 code points are at most 400 bytes, and
+# longer than any real word or hashtag.
+MAX_TOKEN_LENGTH = 100
 FINAL_SIGMA, SIGMA = "\u03c2", "\u03c3"
 STOP_WORD_LANGUAGES = (
     "english",

@@ -14,6 +14,7 @@ from pipeline.text.rules import (
     APOSTROPHES,
     JAVA_LETTER,
     JAVA_WORD_CHARS,
+    MAX_TOKEN_LENGTH,
     MIN_WORD_LENGTH,
     java_url_pattern,
 )
@@ -49,16 +50,28 @@ def _without_mentions(text: Column) -> Column:
     return F.regexp_replace(_without_urls(text), _lit(f"@[{JAVA_WORD_CHARS}]+"), _lit(" "))
 
 
+def _short_enough(tokens: Column) -> Column:
+    """Tokens of at most ``MAX_TOKEN_LENGTH`` code points (Spark's ``length`` counts code points,
+    as Python's ``len`` does)."""
+    from pyspark.sql import functions as F
+
+    return F.filter(tokens, lambda token: F.length(token) <= MAX_TOKEN_LENGTH)
+
+
 def mention_tokens(text: Column) -> Column:
     from pyspark.sql import functions as F
 
-    return F.regexp_extract_all(_without_urls(text), _lit(f"@([{JAVA_WORD_CHARS}]+)"), F.lit(1))
+    return _short_enough(
+        F.regexp_extract_all(_without_urls(text), _lit(f"@([{JAVA_WORD_CHARS}]+)"), F.lit(1))
+    )
 
 
 def hashtag_tokens(text: Column) -> Column:
     from pyspark.sql import functions as F
 
-    return F.regexp_extract_all(_without_mentions(text), _lit(f"#([{JAVA_WORD_CHARS}]+)"), F.lit(1))
+    return _short_enough(
+        F.regexp_extract_all(_without_mentions(text), _lit(f"#([{JAVA_WORD_CHARS}]+)"), F.lit(1))
+    )
 
 
 def candidate_tokens(text: Column) -> Column:
@@ -79,7 +92,7 @@ def _stop_words() -> list[str]:
 
 
 def word_tokens(text: Column) -> Column:
-    """Step 5: candidates with a letter, at least two code points, not a stop-word.
+    """Step 5: candidates with a letter, 2 to ``MAX_TOKEN_LENGTH`` code points, not a stop-word.
 
     ``isin`` over thousands of literals becomes a hash-set lookup (Spark's InSet), not a scan.
     Building it costs a py4j call per literal (about two seconds): the jobs use
@@ -95,7 +108,7 @@ def words_of_candidates(candidates: Column) -> Column:
     return F.filter(
         candidates,
         lambda token: (
-            (F.length(token) >= MIN_WORD_LENGTH)
+            F.length(token).between(MIN_WORD_LENGTH, MAX_TOKEN_LENGTH)
             & token.rlike(JAVA_LETTER)
             & ~token.isin(_stop_words())
         ),

@@ -6,7 +6,8 @@
    separator, so ``#coffee`` also yields the word ``coffee``;
 4. candidate tokens: maximal runs of letters, combining marks, numbers, ``_`` and apostrophes
    (' and ’), with apostrophes stripped from both ends (topic terms match on these);
-5. words: candidates with at least one letter, at least 2 code points, not a stop-word.
+5. words: candidates with at least one letter, at least 2 and at most 100 code points, not a
+   stop-word; mentions and hashtags over 100 code points are dropped too (``MAX_TOKEN_LENGTH``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from functools import cache
 from pipeline.text.rules import (
     APOSTROPHES,
     FINAL_SIGMA,
+    MAX_TOKEN_LENGTH,
     MIN_WORD_LENGTH,
     SIGMA,
     STOP_WORD_LANGUAGES,
@@ -74,10 +76,14 @@ def stop_words() -> frozenset[str]:
 
 def _strip_text(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     text = _URL.sub(" ", normalize(text))
-    mentions = tuple(_MENTION.findall(text))
+    mentions = _short_enough(_MENTION.findall(text))
     text = _MENTION.sub(" ", text)
-    hashtags = tuple(_HASHTAG.findall(text))
+    hashtags = _short_enough(_HASHTAG.findall(text))
     return text, mentions, hashtags
+
+
+def _short_enough(tokens: list[str]) -> tuple[str, ...]:
+    return tuple(token for token in tokens if len(token) <= MAX_TOKEN_LENGTH)
 
 
 def candidates_of_normalized(text: str) -> list[str]:
@@ -92,7 +98,7 @@ def candidates(text: str) -> list[str]:
 
 def is_word(token: str) -> bool:
     return (
-        len(token) >= MIN_WORD_LENGTH
+        MIN_WORD_LENGTH <= len(token) <= MAX_TOKEN_LENGTH
         and token not in stop_words()
         and _LETTER.search(token) is not None
     )

@@ -26,6 +26,8 @@ FRAGMENTS = [
     "https://t.co/x", "http://a.b/c?d=1", "www.example.com/p", "@user_1", "#coffee", "#Red",
     " ", "  ", "\n", "'", "’", "''", "Red Bull", "coffee", "ΣΟΦΟΣ", "İ", "ﬁ", "７", "e\u0301",
     "кофе", "7 up", "#", "@", "don't", "l’eau",
+    # Around the token length cap, before and after NFKC (U+3300 becomes four code points).
+    "a" * 99 + "b", "a" * 100 + "b", "\u3300" * 25, "\u3300" * 26, "#" + "h" * 101, "@" + "m" * 101,
 ]  # fmt: skip
 
 
@@ -103,6 +105,11 @@ def test_regression_corpus(spark) -> None:
         "https://t.co/x?y=1\u00a0after www.a.b\tc", "l’'eau'' '’ rock'n'roll", "ǅemal Straße",
         "Red\nBull", "#red #bull", "7 Up", "кофе и чай", "e\u0301te\u0301", "", "   ",
         "☕☕ coffee☕tea", "x_y __ _", "١٢٣ قهوة", "日本のお茶",
+        # The token length cap (100 code points), counted after NFKC: U+3300 becomes アパート,
+        # U+FDFA an 18-character phrase.
+        "w" * 100 + " kept", "w" * 101 + " dropped", "\u3300" * 25, "\u3300" * 26 + " tail",
+        "\ufdfa" * 30, "#" + "t" * 100 + " #" + "u" * 101, "@" + "n" * 100 + " @" + "o" * 101,
+        "coffee " + "\u3300" * 20_000,
     ]  # fmt: skip
     assert spark_results(spark, texts, lexicon) == reference_results(texts, lexicon)
 

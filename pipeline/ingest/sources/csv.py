@@ -44,7 +44,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import Final
 
 from pipeline.errors import TrendoffError
 from pipeline.ingest.model import (
@@ -54,7 +54,13 @@ from pipeline.ingest.model import (
     RejectReason,
     build_post,
 )
-from pipeline.ingest.sources.files import GZIP_DAMAGE_ERRORS, display_name, open_binary
+from pipeline.ingest.sources.csv_lines import MAX_ROW_BYTES, LineTooLong, RecordLines, RowRunsOn
+from pipeline.ingest.sources.files import (
+    GZIP_DAMAGE_ERRORS,
+    MAX_LINE_BYTES,
+    display_name,
+    open_binary,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -395,48 +401,6 @@ def _pick_delimiter(header_line: str) -> str:
     return max(_DELIMITERS, key=header_line.count)
 
 
-class _RecordLines:
-    """Feeds a ``csv.reader`` decoded lines while keeping the raw bytes of the record being read,
-    so a rejected row carries its exact input and the line it starts on.
-
-    Each physical line is decoded on its own: a line with invalid UTF-8 is decoded with
-    ``surrogateescape`` (so the csv module still splits the record correctly) and marks its record
-    invalid. ``csv.reader`` asks for lines only until a record is complete, so the lines taken
-    since the previous record are exactly this record's.
-    """
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-        self.raw_lines: list[bytes] = []
-        self.invalid_utf8 = False
-        self.lines_done = 0
-
-    def __iter__(self) -> Iterator[str]:
-        raw_lines = self.raw_lines
-        for raw in self._stream:
-            raw_lines.append(raw)
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self.invalid_utf8 = True
-                line = raw.decode("utf-8", "surrogateescape")
-            yield line
-
-    def finish_record(self) -> tuple[int, int]:
-        """Close the current record: its first line number and how many lines it spans."""
-        first_line = self.lines_done + 1
-        spanned = len(self.raw_lines)
-        self.lines_done += spanned
-        return first_line, spanned
-
-    def take_raw(self) -> bytes:
-        return b"".join(self.raw_lines)
-
-    def reset(self) -> None:
-        self.raw_lines.clear()
-        self.invalid_utf8 = False
-
-
 class CsvSource:
     """Posts from CSV files (plain or gzip), read one after another."""
 
@@ -472,15 +436,17 @@ class CsvSource:
     def _file_records(self, path: Path) -> Iterator[Post | Rejected]:
         where = display_name(path)
         with open_binary(path) as stream:
-            lines = _RecordLines(stream)
+            lines = RecordLines(stream)
             try:
-                first = stream.readline()
+                first = stream.readline(MAX_LINE_BYTES + 1)
             except GZIP_DAMAGE_ERRORS as exc:
                 yield self._damaged(lines, where, exc, rows=0)
                 return
             if not first.strip():
                 logger.warning("%s: empty file (no header), nothing to read", where)
                 return
+            if len(first) > MAX_LINE_BYTES:
+                raise CsvHeaderError(f"{where}: the header line is over {MAX_LINE_BYTES:,} bytes")
             try:
                 header_line = first.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
@@ -490,37 +456,79 @@ class CsvSource:
             plan = plan_for_header(header, self.fmt, self.mapping or None, where)
             logger.info("%s: reading as %s (delimiter %r)", where, plan.profile, delimiter)
             lines.lines_done = 1
-            yield from self._rows(csv.reader(lines, delimiter=delimiter), lines, plan, where)
+            yield from self._rows(lines, delimiter, plan, where)
 
     def _rows(
-        self,
-        reader: Iterator[list[str]],
-        lines: _RecordLines,
-        plan: _RowPlan,
-        where: str,
+        self, lines: RecordLines, delimiter: str, plan: _RowPlan, where: str
     ) -> Iterator[Post | Rejected]:
+        reader = csv.reader(lines, delimiter=delimiter)
         ordinal = 0
         width = plan.width
         build = plan.build
+
+        def first_line_alone(reason: RejectReason, why: str) -> Rejected:
+            """A record broken across lines (an unclosed quote, most often): only its first line
+            is rejected, and the lines after it are read again as rows of their own."""
+            spanned = len(lines.raw_lines)
+            lines.keep_first_line_only()
+            first_line, _ = lines.finish_record()
+            more = (
+                f"; lines {first_line + 1}–{first_line + spanned - 1} are read again"
+                if spanned > 1
+                else ""
+            )
+            rejected = Rejected(lines.take_raw(), f"{where}:{first_line}", reason, why + more)
+            lines.reset()
+            return rejected
+
         while True:
             try:
                 fields = next(reader)
             except StopIteration:
                 return
-            except csv.Error as exc:
+            except LineTooLong:
                 ordinal += 1
+                reader = csv.reader(lines, delimiter=delimiter)  # the old one lost its lines
+                if len(lines.raw_lines) > 1:  # the long line is read again on its own
+                    yield first_line_alone(
+                        RejectReason.BAD_ROW, "the row runs on into an over-long line"
+                    )
+                    continue
+                size = lines.line_size
                 first_line, _ = lines.finish_record()
                 yield Rejected(
                     lines.take_raw(),
                     f"{where}:{first_line}",
-                    RejectReason.BAD_ROW,
-                    f"not a CSV row: {exc}",
+                    RejectReason.ROW_TOO_LONG,
+                    f"the line is {size:,} bytes; at most {MAX_LINE_BYTES:,} are read "
+                    "(this excerpt is its start)",
                 )
                 lines.reset()
+                continue
+            except RowRunsOn:
+                ordinal += 1
+                reader = csv.reader(lines, delimiter=delimiter)
+                yield first_line_alone(
+                    RejectReason.ROW_TOO_LONG,
+                    f"the row runs on over {MAX_ROW_BYTES:,} bytes across "
+                    f"{len(lines.raw_lines):,} lines (an unclosed quote?)",
+                )
+                continue
+            except csv.Error as exc:
+                ordinal += 1
+                yield first_line_alone(RejectReason.BAD_ROW, f"not a CSV row: {exc}")
                 continue
             except GZIP_DAMAGE_ERRORS as exc:
                 yield self._damaged(lines, where, exc, rows=ordinal)
                 return
+            if fields and len(fields) != width and len(lines.raw_lines) > 1:
+                ordinal += 1
+                yield first_line_alone(
+                    RejectReason.BAD_ROW,
+                    f"expected {width} columns, found {len(fields)} over "
+                    f"{len(lines.raw_lines)} lines (an unclosed quote?)",
+                )
+                continue
             first_line, spanned = lines.finish_record()
             if not fields:  # a blank line is no row
                 lines.reset()
@@ -551,7 +559,7 @@ class CsvSource:
             lines.reset()
 
     @staticmethod
-    def _damaged(lines: _RecordLines, where: str, exc: Exception, rows: int) -> Rejected:
+    def _damaged(lines: RecordLines, where: str, exc: Exception, rows: int) -> Rejected:
         first_line = lines.lines_done + 1
         message = (
             f"the gzip stream is truncated or corrupt ({type(exc).__name__}: {exc}); "

@@ -15,6 +15,23 @@ READ_BUFFER_BYTES = 1024 * 1024
 # What reading a damaged gzip stream raises: EOFError when it ends early (a truncated download),
 # BadGzipFile for a broken member header or checksum, zlib.error for corrupt deflate data.
 GZIP_DAMAGE_ERRORS: tuple[type[Exception], ...] = (EOFError, gzip.BadGzipFile, zlib.error)
+# No valid record comes near this (a post's text is at most 64 KiB): a longer line is rejected as
+# row_too_long, and only its first MAX_LINE_BYTES are ever held in memory.
+MAX_LINE_BYTES = 1024 * 1024
+
+
+def read_line(stream: BinaryIO) -> tuple[bytes, int]:
+    """The next line of ``stream`` (``b""`` at the end), cut to ``MAX_LINE_BYTES``, and the size
+    of the whole line when it was longer (0 otherwise). The rest of a longer line is skipped."""
+    raw = stream.readline(MAX_LINE_BYTES + 1)
+    if len(raw) <= MAX_LINE_BYTES:
+        return raw, 0
+    size = len(raw)
+    while True:  # skip the rest, a bounded piece at a time
+        piece = stream.readline(READ_BUFFER_BYTES)
+        size += len(piece)
+        if not piece or piece.endswith(b"\n"):
+            return raw[:MAX_LINE_BYTES], size
 
 
 def open_binary(path: str | Path) -> BinaryIO:

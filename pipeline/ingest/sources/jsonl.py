@@ -9,7 +9,8 @@ looked up in ``includes.users`` by id: ``username``, ``name``, ``location``, and
 object there is no handle, so the tweet is rejected as ``missing_author``.
 
 Files may be gzip (recognised by content). Blank lines are skipped; a line that is not JSON is
-``not_json``; one that is not UTF-8 (or holds a lone surrogate escape) is ``invalid_utf8``.
+``not_json``; one that is not UTF-8 (or holds a lone surrogate escape) is ``invalid_utf8``; one
+over ``MAX_LINE_BYTES`` is ``row_too_long`` (only its start is kept).
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.ingest.model import InvalidRecord, Post, Rejected, RejectReason, build_post
-from pipeline.ingest.sources.files import GZIP_DAMAGE_ERRORS, display_name, open_binary
+from pipeline.ingest.sources.files import (
+    GZIP_DAMAGE_ERRORS,
+    MAX_LINE_BYTES,
+    display_name,
+    open_binary,
+    read_line,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +51,9 @@ class JsonLinesSource:
         where = display_name(path)
         line_number = 0
         with open_binary(path) as stream:
-            lines = iter(stream)
             while True:
                 try:
-                    raw = next(lines)
-                except StopIteration:
-                    return
+                    raw, whole_size = read_line(stream)
                 except GZIP_DAMAGE_ERRORS as exc:
                     message = (
                         f"the gzip stream is truncated or corrupt ({type(exc).__name__}: {exc}) "
@@ -58,8 +62,18 @@ class JsonLinesSource:
                     logger.error("%s: %s", where, message)
                     yield Rejected(b"", f"{where}:{line_number + 1}", RejectReason.BAD_ROW, message)
                     return
+                if not raw:
+                    return
                 line_number += 1
-                if raw.strip():
+                if whole_size:
+                    yield Rejected(
+                        raw,
+                        f"{where}:{line_number}",
+                        RejectReason.ROW_TOO_LONG,
+                        f"the line is {whole_size:,} bytes; at most {MAX_LINE_BYTES:,} are read "
+                        "(this excerpt is its start)",
+                    )
+                elif raw.strip():
                     yield from records_from_line(raw, f"{where}:{line_number}")
 
 

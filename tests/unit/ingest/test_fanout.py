@@ -22,13 +22,17 @@ def test_senders_that_cannot_reach_kafka_stop_the_run_with_their_reason(make_set
     started = time.monotonic()
     # More than both senders' inboxes hold: the reader must notice they are gone.
     posts = 2 * (QUEUED_BATCHES + 2) * BATCH_POSTS
+    handed = 0
     with pytest.raises(RuntimeError, match="not reachable"):
         for number in range(posts):
+            handed += 1
             pool.send(f"author-{number % 50}".encode(), b"post")
     failures = pool.close()
     assert time.monotonic() - started < 60
     assert failures
     assert all("not reachable" in failure or "stopped" in failure for failure in failures)
+    # Every post handed to the pool, queued or pending, is counted as failed: none silently lost.
+    assert pool.failed_posts == handed
 
 
 def test_a_pool_needs_two_senders(make_settings) -> None:

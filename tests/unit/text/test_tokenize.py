@@ -47,3 +47,22 @@ def test_stop_words_cover_the_seven_languages_normalised() -> None:
 def test_empty_and_symbol_only_text() -> None:
     assert words("") == []
     assert tokenize("!!! ☕☕ --").words == ()
+
+
+def test_tokens_over_the_length_cap_are_dropped_after_normalising() -> None:
+    from pipeline.text.rules import MAX_TOKEN_LENGTH
+
+    assert MAX_TOKEN_LENGTH == 100
+    assert words("w" * 100 + " brew") == ["w" * 100, "brew"]
+    assert words("w" * 101 + " brew") == ["brew"]
+    # U+3300 (SQUARE APAATO) is one code point before NFKC and four after: 25 make exactly 100.
+    assert words("\u3300" * 25) == ["アパート" * 25]
+    assert words("\u3300" * 26 + " tea") == ["tea"]
+    # Normalised, a text at the post size limit can hold one token of 80,000 code points.
+    assert words("coffee " + "\u3300" * 20_000) == ["coffee"]
+
+
+def test_mentions_and_hashtags_over_the_length_cap_are_dropped() -> None:
+    tokens = tokenize("@" + "m" * 100 + " @" + "n" * 101 + " #" + "h" * 100 + " #" + "g" * 101)
+    assert tokens.mentions == ("m" * 100,)
+    assert tokens.hashtags == ("h" * 100,)
