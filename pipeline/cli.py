@@ -437,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--source",
-        default=os.environ.get("SOURCE", DEFAULT_SOURCE),
+        default=os.environ.get("SOURCE") or DEFAULT_SOURCE,
         help="arguments of `trendoff produce` for the source, or 'none' "
         f"(default: {DEFAULT_SOURCE!r}; the SOURCE environment variable also sets it)",
     )
