@@ -263,7 +263,7 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
 
     with Serving(settings) as serving:
         if args.what == "shared":
-            words = serving.shared_words(args.a, args.b, args.n)
+            words = serving.shared_words(args.a, args.b, args.n, args.by)
             _print_shared(_shared_json(args.a, args.b, words), args.json)
         elif args.what == "topics":
             totals = serving.topic_totals()
@@ -287,7 +287,7 @@ def cmd_reference(args: argparse.Namespace, settings: Settings) -> int:
 
     recount = reference.recount(args.file, fmt=args.format, lexicon_path=settings.lexicon_path)
     if args.what == "shared":
-        words = recount.shared_words(args.a, args.b, args.n)
+        words = recount.shared_words(args.a, args.b, args.n, args.by)
         _print_shared(_shared_json(args.a, args.b, words), args.json)
     else:
         totals = recount.topic_totals()
@@ -324,6 +324,13 @@ def _add_view_commands(
     shared.add_argument("a", help="first account handle")
     shared.add_argument("b", help="second account handle")
     shared.add_argument("-n", type=int, default=20, help="how many words (default 20)")
+    shared.add_argument(
+        "--by",
+        choices=["both", "combined"],
+        default="both",
+        help="rank by the smaller of the two rates per 1,000 words (both use it; the default) "
+        "or by the sum of the two counts",
+    )
     if not with_file:
         accounts = views.add_parser("accounts", help="accounts by post count")
         accounts.add_argument("--search", default="", help="part of a handle")
