@@ -89,10 +89,10 @@ if not words:
 else:
     st.caption(
         f"{len(shared):,} words both {name_a} and {name_b} use; the top {len(words)}, ranked by "
-        f"{RANKING_LABELS[by]}. Bars are uses per 1,000 words of each account, so a busy account "
-        "and a quiet one compare fairly; the table has the counts."
+        f"{RANKING_LABELS[by]}. Bars are uses per 1,000 words of each account (log scale), so a "
+        "busy account and a quiet one compare fairly; the table has the counts."
     )
-    st.altair_chart(shared_words_chart(a, b, words, log_scale=by == "combined"), width="stretch")
+    st.altair_chart(shared_words_chart(a, b, words), width="stretch")
     st.dataframe(shared_words_table(a, b, words), hide_index=True, width="stretch")
     st.download_button(
         "Download as CSV",

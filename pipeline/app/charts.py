@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any  # altair has no type information for mypy
@@ -10,6 +11,11 @@ import altair as alt
 import pandas as pd
 
 from pipeline.views import SharedWord
+
+
+def significant(value: float, digits: int = 3) -> float:
+    """``value`` to ``digits`` significant digits: a rate of 0.0004 stays above zero."""
+    return float(f"{value:.{digits}g}")
 
 
 def shared_words_frame(a: str, b: str, words: Sequence[SharedWord]) -> pd.DataFrame:
@@ -23,7 +29,7 @@ def shared_words_frame(a: str, b: str, words: Sequence[SharedWord]) -> pd.DataFr
                     "word": item.word,
                     "account": account,
                     "uses": uses,
-                    "per 1,000 words": round(rate, 2),
+                    "per 1,000 words": significant(rate),
                 }
             )
     return pd.DataFrame(rows, columns=["rank", "word", "account", "uses", "per 1,000 words"])
@@ -36,9 +42,9 @@ def shared_words_table(a: str, b: str, words: Sequence[SharedWord]) -> pd.DataFr
             {
                 "word": item.word,
                 a: item.count_a,
-                f"{a} per 1,000": round(item.rate_a, 2),
+                f"{a} per 1,000": significant(item.rate_a),
                 b: item.count_b,
-                f"{b} per 1,000": round(item.rate_b, 2),
+                f"{b} per 1,000": significant(item.rate_b),
                 "combined": item.combined,
             }
             for item in words
@@ -47,15 +53,20 @@ def shared_words_table(a: str, b: str, words: Sequence[SharedWord]) -> pd.DataFr
 
 
 def shared_words_chart(
-    a: str, b: str, words: Sequence[SharedWord], *, log_scale: bool = False
+    a: str, b: str, words: Sequence[SharedWord], *, log_scale: bool = True
 ) -> Any:
     """Grouped bars: words along x in ranking order, one bar per account, one colour each.
 
     Bars are rates (uses per 1,000 words of each account), so a small account's bars are not
-    dwarfed by a big one's; ``log_scale`` keeps a rare use visible next to a frequent one."""
+    dwarfed by a big one's; the log scale keeps a rate of 0.2 readable next to one of 20."""
     frame = shared_words_frame(a, b, words)
     order = [item.word for item in words]
-    scale = alt.Scale(type="log") if log_scale else alt.Scale()
+    scale = alt.Scale()
+    rates = [rate for rate in frame["per 1,000 words"] if rate > 0]
+    if log_scale and rates:
+        # A log scale cannot hold zero: bars start at the power of ten below the smallest rate.
+        floor = 10 ** math.floor(math.log10(min(rates)))
+        scale = alt.Scale(type="log", domainMin=floor)
     return (
         alt.Chart(frame, title=f"Words {a} and {b} both use")
         .mark_bar()
@@ -66,6 +77,7 @@ def shared_words_chart(
             xOffset=alt.XOffset("account:N", sort=[a, b]),
             y=alt.Y(
                 "per 1,000 words:Q",
+                stack=None,
                 title="uses per 1,000 words" + (" (log scale)" if log_scale else ""),
                 scale=scale,
             ),

@@ -7,6 +7,7 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.app.charts import significant
 from pipeline.cassandra import connect
 from pipeline.settings import get_settings
 from pipeline.text import load_lexicon
@@ -109,7 +110,7 @@ def test_compare_ranks_by_what_both_use_with_rates_and_a_bounded_slider(app_env)
     everything = truth.shared_words(a, b, None)
     table = at.dataframe[0].value
     assert list(table["word"]) == [item.word for item in everything[:50]]
-    assert list(table[f"{a} per 1,000"]) == [round(item.rate_a, 2) for item in everything[:50]]
+    assert list(table[f"{a} per 1,000"]) == [significant(item.rate_a) for item in everything[:50]]
     top = everything[0]
     assert top.both == max(item.both for item in everything)
     assert any(f"{len(everything):,} words both" in caption.value for caption in at.caption)

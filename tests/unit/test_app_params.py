@@ -75,3 +75,11 @@ def test_parse_choice_escapes_what_it_echoes() -> None:
     assert "`[x](y)`" in (parsed.problem or "")
     chosen = parse_choice("combined", name="by", choices=("both", "combined"), default="both")
     assert (chosen.value, chosen.problem) == (1, None)
+
+
+def test_rates_keep_three_significant_digits_and_never_round_to_zero() -> None:
+    from pipeline.app.charts import significant
+
+    assert significant(6.7114) == 6.71
+    assert significant(0.000412) == 0.000412
+    assert significant(1234.5) == 1230.0
