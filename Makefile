@@ -21,11 +21,14 @@ setup: $(STAMP)
 	$(TRENDOFF) setup
 
 ## run: set everything up, start Kafka and Cassandra, create topics and tables, then run the jobs,
-## the batch scheduler, a source and the app. SOURCE="--source csv FILE" picks another source.
+## the batch scheduler, a source and the app. SOURCE picks another source: a bare name
+## (SOURCE=synthetic) or the arguments of `trendoff produce` (SOURCE="--source csv FILE --retime now").
+# A SOURCE not starting with "--" is a source name: SOURCE=bluesky means --source bluesky.
+SOURCE_ARGS = $(if $(filter --%,$(firstword $(SOURCE))),$(SOURCE),--source $(SOURCE))
 run: setup
 	$(TRENDOFF) stack up
 	$(TRENDOFF) init
-	$(TRENDOFF) run $(if $(SOURCE),--source "$(SOURCE)")
+	$(if $(strip $(SOURCE)),SOURCE='$(SOURCE_ARGS)' )$(TRENDOFF) run
 
 ## test: lint, types, then unit and integration tests (starts the local stack if it is not running)
 test: setup lint typecheck browser-deps

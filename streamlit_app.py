@@ -1,8 +1,13 @@
-"""Trendoff's web app: `streamlit run streamlit_app.py` (or `make run`, which starts everything)."""
+"""Trendoff's web app: `streamlit run pipeline/app/server.py` (or `make run`, which starts
+everything); `streamlit run streamlit_app.py` works too."""
+
+from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="Trendoff", page_icon=":material/local_cafe:", layout="wide")
+# A local file: a material-icon favicon is fetched from fonts.gstatic.com, which fails offline.
+ICON = Path(__file__).resolve().parent / "pipeline" / "resources" / "icon.png"
+st.set_page_config(page_title="Trendoff", page_icon=str(ICON), layout="wide")
 
 navigation = st.navigation(
     [

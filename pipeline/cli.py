@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -21,6 +21,7 @@ from pipeline.runner import DEFAULT_SOURCE
 from pipeline.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from pipeline.ingest.model import Post, Rejected
     from pipeline.views import SharedWord
 
 logger = logging.getLogger(__name__)
@@ -109,12 +110,14 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.ingest import producer
+def produce_records(args: argparse.Namespace, settings: Settings) -> Iterator[Post | Rejected]:
+    """The records `trendoff produce` sends: the source, limited, re-timed and paced."""
     from pipeline.ingest.sources import open_source, pacing
 
     if args.source in ("csv", "jsonl") and not args.paths:
         raise TrendoffError(f"--source {args.source} needs at least one file path")
+    if args.retime == "now" and args.source not in ("csv", "jsonl", "synthetic"):
+        raise TrendoffError(f"--retime now replays files; --source {args.source} is live already")
     if args.source in ("x-stream", "x-timeline"):
         from pipeline.ingest.sources.x_api import open_x_source
 
@@ -128,15 +131,27 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
             seed=args.seed,
             limit=args.limit if args.source == "synthetic" else None,
         )
-    records = source.records()
-    if args.limit is not None and args.source != "synthetic":
-        records = pacing.limit(records, args.limit)
+
+    def read() -> Iterator[Post | Rejected]:
+        records = source.records()
+        if args.limit is not None and args.source != "synthetic":
+            records = pacing.limit(records, args.limit)
+        return records
+
+    records = read()
     if args.retime == "now":
-        records = pacing.retime_now(records)
+        records = _retimed(args, read, records)
     if args.rate:
         records = pacing.rate(records, args.rate)
     elif args.speedup:
         records = pacing.speedup(records, args.speedup)
+    return records
+
+
+def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.ingest import producer
+
+    records = produce_records(args, settings)
     summary = producer.produce(settings, records, senders=args.senders)
     if args.json:
         _emit_json(summary.to_json())
@@ -151,6 +166,23 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         return 130
     # Sends that failed after retries, or reading stopped early: the run did not deliver its input.
     return 1 if summary.failed or summary.stopped else 0
+
+
+def _retimed(
+    args: argparse.Namespace,
+    read: Callable[[], Iterator[Post | Rejected]],
+    records: Iterator[Post | Rejected],
+) -> Iterator[Post | Rejected]:
+    """``--retime now``: a file is read twice, first to find its newest post, which the replay
+    then dates "now". The demo generator already dates posts at the wall clock."""
+    from pipeline.ingest.sources import pacing
+
+    if args.source == "synthetic":
+        return records
+    newest = pacing.newest_created(read())
+    if newest is None:
+        return records
+    return pacing.retime_now(records, newest, speedup_factor=args.speedup)
 
 
 def _positive_int(text: str) -> int:
@@ -245,7 +277,7 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
 
     with Serving(settings) as serving:
         if args.what == "shared":
-            words = serving.shared_words(args.a, args.b, args.n)
+            words = serving.shared_words(args.a, args.b, args.n, args.by)
             _print_shared(_shared_json(args.a, args.b, words), args.json)
         elif args.what == "topics":
             totals = serving.topic_totals()
@@ -269,7 +301,7 @@ def cmd_reference(args: argparse.Namespace, settings: Settings) -> int:
 
     recount = reference.recount(args.file, fmt=args.format, lexicon_path=settings.lexicon_path)
     if args.what == "shared":
-        words = recount.shared_words(args.a, args.b, args.n)
+        words = recount.shared_words(args.a, args.b, args.n, args.by)
         _print_shared(_shared_json(args.a, args.b, words), args.json)
     else:
         totals = recount.topic_totals()
@@ -306,6 +338,13 @@ def _add_view_commands(
     shared.add_argument("a", help="first account handle")
     shared.add_argument("b", help="second account handle")
     shared.add_argument("-n", type=int, default=20, help="how many words (default 20)")
+    shared.add_argument(
+        "--by",
+        choices=["both", "combined"],
+        default="both",
+        help="rank by the smaller of the two rates per 1,000 words (both use it; the default) "
+        "or by the sum of the two counts",
+    )
     if not with_file:
         accounts = views.add_parser("accounts", help="accounts by post count")
         accounts.add_argument("--search", default="", help="part of a handle")
@@ -359,7 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     pace.add_argument("--speedup", type=float, help="replay created_at gaps X times faster")
     produce.add_argument("--limit", type=int, help="stop after N records")
     produce.add_argument(
-        "--retime", choices=["now"], help="shift created_at so the first post is now"
+        "--retime",
+        choices=["now"],
+        help="files: shift created_at so the newest post is now (gaps kept; reads the file twice)",
     )
     produce.add_argument(
         "--senders",
@@ -429,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--source",
-        default=os.environ.get("SOURCE", DEFAULT_SOURCE),
+        default=os.environ.get("SOURCE") or DEFAULT_SOURCE,
         help="arguments of `trendoff produce` for the source, or 'none' "
         f"(default: {DEFAULT_SOURCE!r}; the SOURCE environment variable also sets it)",
     )

@@ -42,9 +42,14 @@ class Recount:
         for category in categories_of(post.text, self.lexicon):
             self.topic_minutes[category][minute] += 1
 
-    def shared_words(self, a: str, b: str, limit: int = 20) -> list[SharedWord]:
+    def shared_words(
+        self, a: str, b: str, limit: int | None = 20, by: str = "both"
+    ) -> list[SharedWord]:
         return rank_shared_words(
-            self.words_by_author.get(a, Counter()), self.words_by_author.get(b, Counter()), limit
+            self.words_by_author.get(a, Counter()),
+            self.words_by_author.get(b, Counter()),
+            limit,
+            by,
         )
 
     def account_words(self, author: str, limit: int = 20) -> list[tuple[str, int]]:

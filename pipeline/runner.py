@@ -46,7 +46,8 @@ def app_command(settings: Settings) -> list[str]:
         "-m",
         "streamlit",
         "run",
-        str(PROJECT_ROOT / "streamlit_app.py"),
+        # The ASGI wrapper of streamlit_app.py: pages opened at their own address load cleanly.
+        str(PROJECT_ROOT / "pipeline" / "app" / "server.py"),
         "--server.address",
         settings.app_address,
         "--server.port",

@@ -9,10 +9,11 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pipeline.cassandra import build_cluster, require_tables
+from pipeline.errors import TrendoffError
 from pipeline.jobs.batch import STATE_ID, as_utc
 from pipeline.schemas import SLOTS, TABLES
 from pipeline.settings import Settings
@@ -45,6 +46,32 @@ class Account:
         for key in ("first_post", "last_post"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
+
+
+class RequestRefused(TrendoffError):
+    """A batch refresh request that the throttle turned down; the message says why."""
+
+
+# A refresh is a full recount of the master dataset: one at a time, and not more than once a
+# minute, whoever asks.
+MIN_REQUEST_INTERVAL = timedelta(seconds=60)
+REQUESTS_LOOKED_AT = 20
+
+
+def batch_request_refusal(
+    recent: Iterable[tuple[datetime, str]], now: datetime, min_interval: timedelta
+) -> str | None:
+    """Why a new refresh request must wait (None: it may be filed), given the recent requests as
+    (requested at, status), newest first."""
+    newest: datetime | None = None
+    for requested_at, status in recent:
+        if status == "pending":
+            return "a refresh is already waiting for the batch scheduler"
+        newest = requested_at if newest is None else max(newest, requested_at)
+    if newest is not None and now - newest < min_interval:
+        wait = int((min_interval - (now - newest)).total_seconds()) + 1
+        return f"a refresh was requested moments ago; try again in {wait} s"
+    return None
 
 
 @dataclass(frozen=True)
@@ -106,6 +133,10 @@ class Serving:
         self._file_request = prepare(
             f"INSERT INTO {ks}.batch_requests (bucket, requested_at, requested_by, status) "
             "VALUES (0, ?, ?, 'pending')"
+        )
+        self._recent_requests = prepare(
+            f"SELECT toTimestamp(requested_at) AS at, status FROM {ks}.batch_requests "
+            "WHERE bucket = 0 ORDER BY requested_at DESC LIMIT ?"
         )
         self._progress = prepare(
             "SELECT kafka_partition, max_offset, max_append_time, updated_at "
@@ -185,15 +216,42 @@ class Serving:
         newest = [account.last_post for account in self.accounts(limit=1_000_000)]
         return max((moment for moment in newest if moment), default=None)
 
-    def request_batch(self, requested_by: str) -> uuid.UUID:
-        """File a refresh request; the batch scheduler takes the oldest pending one."""
+    def post_span(self) -> tuple[datetime, datetime] | None:
+        """created_at of the oldest and the newest counted post (None before any): what a
+        replay's trend charts span."""
+        accounts = self.accounts(limit=1_000_000)
+        oldest = [account.first_post for account in accounts if account.first_post]
+        newest = [account.last_post for account in accounts if account.last_post]
+        if not oldest or not newest:
+            return None
+        return min(oldest), max(newest)
+
+    def request_batch(
+        self, requested_by: str, min_interval: timedelta = MIN_REQUEST_INTERVAL
+    ) -> uuid.UUID:
+        """File a refresh request; the batch scheduler takes the oldest pending one.
+
+        Throttled: refused (:class:`RequestRefused`) while another request is pending or when
+        the newest one is younger than ``min_interval``, so a page reloaded in a loop cannot
+        queue up batch runs."""
+        recent = [
+            (as_utc(row.at), row.status)
+            for row in self.session.execute(self._recent_requests, (REQUESTS_LOOKED_AT,))
+        ]
+        refusal = batch_request_refusal(recent, datetime.now(UTC), min_interval)  # type: ignore[arg-type]
+        if refusal is not None:
+            raise RequestRefused(refusal)
         request_id = uuid.uuid1()
         self.session.execute(self._file_request, (request_id, requested_by[:200]))
         return request_id
 
-    def shared_words(self, a: str, b: str, limit: int = 20) -> list[SharedWord]:
+    def shared_words(
+        self, a: str, b: str, limit: int | None = 20, by: str = "both"
+    ) -> list[SharedWord]:
+        """Words both use (all of them when ``limit`` is None), ranked as
+        :func:`pipeline.views.rank_shared_words` says."""
         counts_a, counts_b = self._word_counts_of([a, b], self.snapshot())
-        return rank_shared_words(counts_a, counts_b, limit)
+        return rank_shared_words(counts_a, counts_b, limit, by)
 
     def account_words(self, author: str, limit: int = 20) -> list[tuple[str, int]]:
         return rank_counts(self._word_counts(author, self.snapshot()), limit)
@@ -202,6 +260,15 @@ class Serving:
         snapshot = self.snapshot()
         return {
             category: sum(self._topic_minutes(category, snapshot).values())
+            for category in sorted(self.lexicon.categories)
+        }
+
+    def topic_minutes(self) -> dict[str, dict[datetime, int]]:
+        """Posts per created_at minute of every category, from one snapshot: the app buckets
+        them itself, so totals, windows and series on one page always agree."""
+        snapshot = self.snapshot()
+        return {
+            category: self._topic_minutes(category, snapshot)
             for category in sorted(self.lexicon.categories)
         }
 

@@ -19,6 +19,18 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # Keyspace names allow letters, digits and underscores only (48 characters at most); the namespace
 # becomes the keyspace name, so it follows that rule, which also keeps it a valid topic prefix.
 NAMESPACE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Datacenter names go into CQL (the keyspace's replication map) and the driver's load balancing:
+# letters, digits, '_', '-' and '.' only, so a quote can never end the literal they sit in.
+DATACENTER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _check_datacenter(name: str) -> str:
+    if not DATACENTER_PATTERN.match(name):
+        raise ValueError(
+            f"datacenter name {name!r} must hold only letters, digits, _, - and . "
+            "(at most 64 characters)"
+        )
+    return name
 
 
 def _is_loopback(host: str) -> bool:
@@ -173,6 +185,27 @@ class Settings(BaseSettings):
                     raise ValueError(f"expected dc:factor pairs like dc1:3,dc2:2, got {item!r}")
                 parsed[name.strip()] = int(factor)
             return parsed
+        return value
+
+    @field_validator("cassandra_datacenters")
+    @classmethod
+    def _check_datacenters(cls, value: dict[str, int]) -> dict[str, int]:
+        for name in value:
+            _check_datacenter(name)
+        return value
+
+    @field_validator("cassandra_local_datacenter")
+    @classmethod
+    def _check_local_datacenter(cls, value: str) -> str:
+        return _check_datacenter(value)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty token would let an empty answer through: refuse it instead of guessing whether
+        # the operator meant "no token" or forgot to fill it in.
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is empty: unset it to allow refreshes without a token, or set one")
         return value
 
     @model_validator(mode="after")

@@ -109,20 +109,63 @@ def unpack_vocabulary(chunks: Iterable[tuple[str, str]]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class SharedWord:
+    """A word both accounts used: their counts, and the counts of all their words (the totals)
+    that make rates comparable between a busy account and a quiet one."""
+
     word: str
     count_a: int
     count_b: int
+    total_a: int = 0
+    total_b: int = 0
 
     @property
     def combined(self) -> int:
         return self.count_a + self.count_b
 
+    @property
+    def rate_a(self) -> float:
+        """Uses per 1,000 words of account a."""
+        return 1000 * self.count_a / self.total_a if self.total_a else 0.0
 
-def rank_shared_words(a: Mapping[str, int], b: Mapping[str, int], limit: int) -> list[SharedWord]:
-    """Words both accounts used, by combined count (highest first), ties by word."""
-    shared = [SharedWord(word, a[word], b[word]) for word in a.keys() & b.keys()]
-    shared.sort(key=lambda item: (-item.combined, item.word))
-    return shared[:limit]
+    @property
+    def rate_b(self) -> float:
+        return 1000 * self.count_b / self.total_b if self.total_b else 0.0
+
+    @property
+    def both(self) -> float:
+        """How much *both* use the word: the smaller of the two rates."""
+        return min(self.rate_a, self.rate_b)
+
+
+SHARED_RANKINGS = ("both", "combined")
+
+
+def rank_shared_words(
+    a: Mapping[str, int], b: Mapping[str, int], limit: int | None, by: str = "both"
+) -> list[SharedWord]:
+    """Words both accounts used, highest first, ties by word (``limit`` None: all of them).
+
+    ``by="both"`` ranks by the smaller of the two rates per 1,000 words, so a word leads only if
+    each account uses it often, whatever the accounts' sizes (the busy account's favourite word,
+    used once by the other, sinks); ``by="combined"`` ranks by the sum of the two counts.
+    """
+    if by not in SHARED_RANKINGS:
+        raise ValueError(f"rank by one of {', '.join(SHARED_RANKINGS)}, not {by!r}")
+    total_a, total_b = sum(a.values()), sum(b.values())
+    shared = [SharedWord(word, a[word], b[word], total_a, total_b) for word in a.keys() & b.keys()]
+    if by == "both":
+        # min(count_a / total_a, count_b / total_b) times total_a * total_b: the same order in
+        # exact integers, so every implementation lists the same words.
+        shared.sort(
+            key=lambda item: (
+                -min(item.count_a * total_b, item.count_b * total_a),
+                -item.combined,
+                item.word,
+            )
+        )
+    else:
+        shared.sort(key=lambda item: (-item.combined, item.word))
+    return shared if limit is None else shared[:limit]
 
 
 def rank_counts(counts: Mapping[str, int], limit: int) -> list[tuple[str, int]]:

@@ -88,7 +88,8 @@ def spark(stack: Settings) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def seeded_app_data(stack: Settings, tmp_path_factory) -> Iterator[tuple[Settings, Any]]:
-    """A namespace with 4,000 dev posts: the first half in a batch slot, the rest in speed."""
+    """A namespace with 4,000 dev posts re-timed to now: the first half in a batch slot, the rest
+    in speed."""
     import itertools
     import subprocess
     import sys
@@ -96,7 +97,7 @@ def seeded_app_data(stack: Settings, tmp_path_factory) -> Iterator[tuple[Setting
 
     from pipeline.admin import drop_namespace, initialise
     from pipeline.ingest.producer import produce
-    from pipeline.ingest.sources import open_source
+    from pipeline.ingest.sources import open_source, pacing
     from pipeline.jobs import batch
     from pipeline.reference import recount_records
     from pipeline.text import load_lexicon
@@ -108,7 +109,11 @@ def seeded_app_data(stack: Settings, tmp_path_factory) -> Iterator[tuple[Setting
     )
     initialise(settings)
     source = open_source("csv", [DEV_TWEETS], fmt="ira")
+    # Replayed as `produce --retime now` does: the slice's newest post is dated now.
     records = list(itertools.islice(source.records(), 4000))
+    newest = pacing.newest_created(records)
+    assert newest is not None
+    records = list(pacing.retime_now(records, newest))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
     env.update(
         TRENDOFF_NAMESPACE=settings.namespace,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any  # altair has no type information for mypy
@@ -12,18 +13,60 @@ import pandas as pd
 from pipeline.views import SharedWord
 
 
+def significant(value: float, digits: int = 3) -> float:
+    """``value`` to ``digits`` significant digits: a rate of 0.0004 stays above zero."""
+    return float(f"{value:.{digits}g}")
+
+
 def shared_words_frame(a: str, b: str, words: Sequence[SharedWord]) -> pd.DataFrame:
+    """Long form, one row per word and account: the chart's data and the CSV download."""
     rows = []
     for rank, item in enumerate(words, start=1):
-        rows.append({"rank": rank, "word": item.word, "account": a, "uses": item.count_a})
-        rows.append({"rank": rank, "word": item.word, "account": b, "uses": item.count_b})
-    return pd.DataFrame(rows, columns=["rank", "word", "account", "uses"])
+        for account, uses, rate in ((a, item.count_a, item.rate_a), (b, item.count_b, item.rate_b)):
+            rows.append(
+                {
+                    "rank": rank,
+                    "word": item.word,
+                    "account": account,
+                    "uses": uses,
+                    "per 1,000 words": significant(rate),
+                }
+            )
+    return pd.DataFrame(rows, columns=["rank", "word", "account", "uses", "per 1,000 words"])
 
 
-def shared_words_chart(a: str, b: str, words: Sequence[SharedWord]) -> Any:
-    """Grouped bars: words along x in ranking order, one bar per account, one colour each."""
+def shared_words_table(a: str, b: str, words: Sequence[SharedWord]) -> pd.DataFrame:
+    """Wide form for people: counts with the rates beside them."""
+    return pd.DataFrame(
+        [
+            {
+                "word": item.word,
+                a: item.count_a,
+                f"{a} per 1,000": significant(item.rate_a),
+                b: item.count_b,
+                f"{b} per 1,000": significant(item.rate_b),
+                "combined": item.combined,
+            }
+            for item in words
+        ]
+    )
+
+
+def shared_words_chart(
+    a: str, b: str, words: Sequence[SharedWord], *, log_scale: bool = True
+) -> Any:
+    """Grouped bars: words along x in ranking order, one bar per account, one colour each.
+
+    Bars are rates (uses per 1,000 words of each account), so a small account's bars are not
+    dwarfed by a big one's; the log scale keeps a rate of 0.2 readable next to one of 20."""
     frame = shared_words_frame(a, b, words)
     order = [item.word for item in words]
+    scale = alt.Scale()
+    rates = [rate for rate in frame["per 1,000 words"] if rate > 0]
+    if log_scale and rates:
+        # A log scale cannot hold zero: bars start at the power of ten below the smallest rate.
+        floor = 10 ** math.floor(math.log10(min(rates)))
+        scale = alt.Scale(type="log", domainMin=floor)
     return (
         alt.Chart(frame, title=f"Words {a} and {b} both use")
         .mark_bar()
@@ -32,27 +75,43 @@ def shared_words_chart(a: str, b: str, words: Sequence[SharedWord]) -> Any:
                 "word:N", sort=order, title=None, axis=alt.Axis(labelAngle=-40, labelOverlap=False)
             ),
             xOffset=alt.XOffset("account:N", sort=[a, b]),
-            y=alt.Y("uses:Q", title="uses", axis=alt.Axis(format="d", tickMinStep=1)),
-            color=alt.Color("account:N", sort=[a, b], title="account"),
-            tooltip=["word:N", "account:N", "uses:Q", "rank:Q"],
+            y=alt.Y(
+                "per 1,000 words:Q",
+                stack=None,
+                title="uses per 1,000 words" + (" (log scale)" if log_scale else ""),
+                scale=scale,
+            ),
+            color=alt.Color(
+                "account:N",
+                sort=[a, b],
+                title=None,
+                legend=alt.Legend(orient="top", labelLimit=0),
+            ),
+            tooltip=["word:N", "account:N", "uses:Q", "per 1,000 words:Q", "rank:Q"],
         )
     )
 
 
-def share_donut(totals: Mapping[str, int]) -> Any:
+def share_donut(totals: Mapping[str, int], domain: Sequence[str] | None = None) -> Any:
+    """Each category's share of the posts; only categories with posts (callers draw no donut
+    when there are none: an empty arc chart makes Vega warn about an infinite extent).
+    ``domain`` fixes each category's colour, so it matches the trend lines'."""
     frame = pd.DataFrame(
-        [{"category": category, "posts": posts} for category, posts in totals.items() if posts]
+        [{"category": category, "posts": posts} for category, posts in totals.items() if posts],
+        columns=["category", "posts"],
     )
-    if frame.empty:
-        frame = pd.DataFrame(columns=["category", "posts"])
     return (
-        alt.Chart(frame, title="Market share")
+        alt.Chart(frame, title="Share of posts")
         .mark_arc(innerRadius=60)
         .encode(
             theta=alt.Theta("posts:Q", stack=True),
             # Below the ring: beside it, the legend squeezes the ring out of a narrow column.
             color=alt.Color(
-                "category:N", title=None, legend=alt.Legend(orient="bottom", columns=2)
+                "category:N",
+                title=None,
+                sort=list(frame["category"]),
+                scale=alt.Scale(domain=list(domain)) if domain else alt.Undefined,
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=0),
             ),
             tooltip=["category:N", "posts:Q"],
         )
@@ -68,14 +127,24 @@ def series_frame(series: Mapping[str, Sequence[tuple[datetime, int]]]) -> pd.Dat
     return pd.DataFrame(rows, columns=["category", "time", "posts"])
 
 
-def trend_lines(series: Mapping[str, Sequence[tuple[datetime, int]]], title: str) -> Any:
+def trend_lines(
+    series: Mapping[str, Sequence[tuple[datetime, int]]],
+    title: str,
+    domain: Sequence[str] | None = None,
+) -> Any:
     return (
         alt.Chart(series_frame(series), title=title)
         .mark_line(point=True)
         .encode(
             x=alt.X("time:T", title="time (UTC)"),
             y=alt.Y("posts:Q", title="posts", axis=alt.Axis(format="d", tickMinStep=1)),
-            color=alt.Color("category:N", title="category"),
+            color=alt.Color(
+                "category:N",
+                title=None,
+                scale=alt.Scale(domain=list(domain)) if domain else alt.Undefined,
+                # Below the plot, as many columns as fit: full names, never cut.
+                legend=alt.Legend(orient="bottom", columns=4, labelLimit=0),
+            ),
             tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "category:N", "posts:Q"],
         )
     )

@@ -17,6 +17,7 @@ from pipeline.distinctive import Distinctive, distinctive_words
 from pipeline.serving import Serving
 from pipeline.settings import Settings, get_settings
 from pipeline.stack import manager
+from pipeline.text import Lexicon, load_lexicon
 from pipeline.views import SharedWord
 
 
@@ -38,7 +39,12 @@ def serving() -> Serving:
 
 @st.cache_data(ttl=5, show_spinner=False)
 def stack_health() -> list[dict[str, object]]:
-    return [status.to_json() for status in manager.status(app_settings())]
+    """Whether each server answers a real request, whoever started it (not only this checkout's
+    `trendoff stack up`: the app reports what it can reach)."""
+    return [
+        {"name": service.name, "port": service.port, "ready": service.ready()}
+        for service in manager.services(app_settings())
+    ]
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -47,8 +53,9 @@ def account_directory() -> list[tuple[str, int]]:
 
 
 @st.cache_data(ttl=15, show_spinner=False)
-def shared_words(a: str, b: str, limit: int) -> list[SharedWord]:
-    return serving().shared_words(a, b, limit)
+def shared_words(a: str, b: str, by: str) -> list[SharedWord]:
+    """Every word both use, ranked: the page shows the top n and says how many there are."""
+    return serving().shared_words(a, b, None, by)
 
 
 @st.cache_data(ttl=15, show_spinner=False)
@@ -62,20 +69,18 @@ def distinctive(a: str, b: str) -> tuple[list[Distinctive], list[Distinctive]]:
 
 
 @st.cache_data(ttl=3, show_spinner=False)
-def topic_totals() -> dict[str, int]:
-    return serving().topic_totals()
+def topic_minutes() -> dict[str, dict[datetime, int]]:
+    return serving().topic_minutes()
 
 
 @st.cache_data(ttl=3, show_spinner=False)
-def topic_series(
-    categories: tuple[str, ...], since: datetime, until: datetime, step_seconds: int
-) -> dict[str, list[tuple[datetime, int]]]:
-    return serving().topic_series(list(categories), since, until, step_seconds)
+def post_span() -> tuple[datetime, datetime] | None:
+    return serving().post_span()
 
 
-@st.cache_data(ttl=3, show_spinner=False)
-def newest_post() -> datetime | None:
-    return serving().newest_post()
+@st.cache_resource
+def lexicon() -> Lexicon:
+    return load_lexicon(app_settings().lexicon_path)
 
 
 @st.cache_data(ttl=3, show_spinner=False)

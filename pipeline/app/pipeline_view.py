@@ -1,14 +1,53 @@
-"""Widgets of the Pipeline page: batch run history and the health of each part."""
+"""Widgets of the Pipeline page: batch run history and the health of each part.
+
+Every cell is text: a blank where there is nothing (never "None"), counts with thousands
+separators, times as "2026-11-26 14:05:09 UTC".
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-import pandas as pd
 import streamlit as st
 
 from pipeline.app import loaders
+
+
+def cell(value: object) -> str:
+    """How a table shows one value."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return utc_time(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return str(value)
+
+
+def utc_time(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def runs_table(runs: Sequence[Mapping[str, object]]) -> list[dict[str, str]]:
+    return [
+        {
+            "started": cell(run["started_at"]),
+            "status": cell(run["status"]),
+            "step": cell(run["step"]),
+            "slot": cell(run["slot"]),
+            "high-water mark": cell(run["high_water"]),
+            "posts": cell(run["posts_counted"]),
+            "rows": cell(run["rows_written"]),
+            "seconds": cell(_duration(run)),
+            "error": cell(run["error"]),
+        }
+        for run in runs
+    ]
 
 
 def render_runs(runs: Sequence[Mapping[str, object]]) -> None:
@@ -19,23 +58,7 @@ def render_runs(runs: Sequence[Mapping[str, object]]) -> None:
     latest = runs[0]
     if latest["status"] == "running":
         st.info(f"Running: {latest['step']}")
-    frame = pd.DataFrame(
-        [
-            {
-                "started": run["started_at"],
-                "status": run["status"],
-                "step": run["step"],
-                "slot": run["slot"],
-                "high-water mark": run["high_water"],
-                "posts": run["posts_counted"],
-                "rows": run["rows_written"],
-                "seconds": _duration(run),
-                "error": run["error"],
-            }
-            for run in runs
-        ]
-    )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(runs_table(runs), hide_index=True, width="stretch")
 
 
 def _duration(run: Mapping[str, object]) -> float | None:
@@ -44,6 +67,27 @@ def _duration(run: Mapping[str, object]) -> float | None:
         return None
     assert isinstance(started, datetime) and isinstance(finished, datetime)
     return round((finished - started).total_seconds(), 1)
+
+
+def jobs_table(
+    jobs: Mapping[str, Mapping[str, object]], posts_in_topic: int | None
+) -> list[dict[str, str]]:
+    rows = []
+    for job, info in jobs.items():
+        processed = info["max_offset_total"]
+        assert isinstance(processed, int)
+        lag = None if posts_in_topic is None else max(0, posts_in_topic - processed)
+        rows.append(
+            {
+                "job": job,
+                "partitions written": cell(info["partitions"]),
+                "records processed": cell(processed),
+                "lag": cell(lag),
+                "newest append time": cell(info["newest_append_time"]),
+                "last progress": cell(info["updated_at"]),
+            }
+        )
+    return rows
 
 
 def render_health(status: Mapping[str, object]) -> None:
@@ -56,10 +100,12 @@ def render_health(status: Mapping[str, object]) -> None:
             "ready" if server["ready"] else "unreachable",
             help=f"port {server['port']}",
         )
+    high_water = status["high_water"]
     cols[-1].metric(
         "Active slot",
         "none yet" if status["active_slot"] is None else str(status["active_slot"]),
-        help=f"high-water mark: {status['high_water'] or 'none yet'}",
+        help="high-water mark: "
+        + (utc_time(high_water) if isinstance(high_water, datetime) else "none yet"),
     )
     jobs = status["jobs"]
     assert isinstance(jobs, Mapping)
@@ -73,22 +119,5 @@ def render_health(status: Mapping[str, object]) -> None:
             f"{sizes[settings.dead_letter_topic]:,}",
             help=f"records in {settings.dead_letter_topic}; `trendoff topic tail --dlq` shows them",
         )
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "job": job,
-                    "partitions written": info["partitions"],
-                    "records processed": info["max_offset_total"],
-                    "lag": None
-                    if sizes is None
-                    else max(0, sizes[settings.posts_topic] - info["max_offset_total"]),
-                    "newest append time": info["newest_append_time"],
-                    "last progress": info["updated_at"],
-                }
-                for job, info in jobs.items()
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    posts_in_topic = None if sizes is None else sizes[settings.posts_topic]
+    st.dataframe(jobs_table(jobs, posts_in_topic), hide_index=True, width="stretch")

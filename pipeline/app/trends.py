@@ -2,90 +2,102 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-import pandas as pd
 import streamlit as st
 
 from pipeline.app import loaders
 from pipeline.app.charts import share_donut, trend_lines
+from pipeline.app.periods import (
+    LIVE_WINDOW,
+    change,
+    fit_window,
+    human,
+    is_live,
+    posts_between,
+    window_label,
+)
+from pipeline.views import bucket_series
 
 
-def step_for(window: timedelta) -> int:
-    """About 60 points per line, on round steps."""
-    for step in (60, 300, 900, 3600, 6 * 3600, 86400):
-        if window.total_seconds() / step <= 90:
-            return step
-    return 86400
-
-
-def render_trends(window: timedelta, wall_clock: bool, head_to_head: tuple[str, str]) -> None:
-    newest = loaders.newest_post()
-    if newest is None:
+def render_trends(
+    chosen: timedelta | None, wall_clock: bool, head_to_head: tuple[str, str]
+) -> None:
+    """Metrics, share and trend lines over the ``chosen`` window (None: fitted to the data)."""
+    span = loaders.post_span()
+    if span is None:
         st.info("No posts counted yet: start a source (`make run` starts the demo generator).")
         return
-    end: datetime = loaders.now() if wall_clock else newest
-    step = step_for(window)
-    # Align the end to the step so the last bucket is whole, then include it.
-    until = datetime.fromtimestamp((end.timestamp() // step + 1) * step, tz=end.tzinfo)
-    since = until - window
-    age = loaders.now() - newest
+    oldest, newest = span
+    now = loaders.now()
+    minutes = loaders.topic_minutes()
+    last_hour = posts_between(minutes, newest - LIVE_WINDOW, newest + timedelta(minutes=1))
+    live = is_live(newest, now, last_hour)
+    if wall_clock and not live:
+        # Asked to end at the wall clock although the data is not live: the same length, now.
+        length = chosen or fit_window(oldest, newest, now, live=False).length
+        window = fit_window(oldest, now, now, length, live=True)
+    else:
+        window = fit_window(oldest, newest, now, chosen, live=live)
+    lexicon = loaders.lexicon()
+    label = lexicon.label
+    age = now - newest
+    freshness = f"{human(age)} ago" if age >= timedelta(0) else f"{human(-age)} in the future"
+    kind = "live data" if live else "a replay or past data"
     st.caption(
-        f"Newest counted post: {newest:%Y-%m-%d %H:%M:%S} UTC "
-        f"({_freshness(age)}). Times are UTC; windows end at the "
-        f"{'current time' if wall_clock else 'newest post'}."
+        f"Newest counted post: {newest:%Y-%m-%d %H:%M:%S} UTC ({freshness}; {kind}). "
+        f"Showing {window_label(window.length)} up to {window.until:%Y-%m-%d %H:%M} UTC, "
+        f"compared with the {window_label(window.length)} before."
     )
 
-    totals = loaders.topic_totals()
-    categories = tuple(sorted(totals))
-    series = loaders.topic_series(categories, since - window, until, step)
-    current = {c: sum(n for t, n in series[c] if t >= since) for c in categories}
-    previous = {c: sum(n for t, n in series[c] if t < since) for c in categories}
+    categories = tuple(sorted(minutes))
+    totals = {c: sum(minutes[c].values()) for c in categories}
+    series = {
+        c: bucket_series(
+            minutes[c].items(), window.since - window.length, window.until, window.step
+        )
+        for c in categories
+    }
+    current = {c: sum(n for t, n in series[c] if t >= window.since) for c in categories}
+    previous = {c: sum(n for t, n in series[c] if t < window.since) for c in categories}
 
-    columns = st.columns(min(len(categories), 6) or 1)
-    for index, category in enumerate(sorted(categories, key=lambda c: -current[c])):
+    columns = st.columns(min(len(categories), 5) or 1)
+    ranked = sorted(categories, key=lambda c: (-current[c], label(c)))
+    for index, category in enumerate(ranked):
         columns[index % len(columns)].metric(
-            category,
+            label(category),
             f"{current[category]:,}",
-            delta=current[category] - previous[category],
-            help=f"{totals[category]:,} posts in all",
+            delta=change(current[category], previous[category]),
+            help=f"{previous[category]:,} in the previous period; "
+            f"{totals[category]:,} posts in all",
         )
 
+    if not any(current.values()):
+        st.info(
+            f"No post mentions any of the {len(categories)} categories in this window. "
+            "Pick a longer window, or wait for new posts."
+        )
+        return
+    in_window = {label(c): [(t, n) for t, n in series[c] if t >= window.since] for c in categories}
     left, right = st.columns([1, 2])
-    left.altair_chart(share_donut(current), width="stretch")
-    in_window = {c: [(t, n) for t, n in series[c] if t >= since] for c in categories}
-    right.altair_chart(trend_lines(in_window, "Posts per category"), width="stretch")
-    pair = {c: in_window[c] for c in head_to_head if c in in_window}
-    st.altair_chart(trend_lines(pair, f"{head_to_head[0]} vs {head_to_head[1]}"), width="stretch")
+    colours = sorted(label(c) for c in categories)  # one colour per category on every chart
+    left.altair_chart(share_donut({label(c): current[c] for c in ranked}, colours), width="stretch")
+    right.altair_chart(trend_lines(in_window, "Posts per category", colours), width="stretch")
+    first, second = head_to_head
+    pair = {label(c): in_window[label(c)] for c in (first, second) if c in categories}
+    head = trend_lines(pair, f"{label(first)} vs {label(second)}", colours)
+    st.altair_chart(head, width="stretch")
     with st.expander("Counts as a table"):
         st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "category": c,
-                        "in window": current[c],
-                        "previous window": previous[c],
-                        "all time": totals[c],
-                    }
-                    for c in categories
-                ]
-            ),
+            [
+                {
+                    "category": label(c),
+                    "in window": current[c],
+                    "previous period": previous[c],
+                    "change": change(current[c], previous[c]) or "",
+                    "all time": totals[c],
+                }
+                for c in ranked
+            ],
             hide_index=True,
         )
-
-
-def _freshness(age: timedelta) -> str:
-    if age < timedelta(0):
-        return f"{_human(-age)} in the future: re-timed or future-dated input"
-    return f"{_human(age)} ago"
-
-
-def _human(age: timedelta) -> str:
-    seconds = int(age.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    if seconds < 172800:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} days"

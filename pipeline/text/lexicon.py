@@ -9,7 +9,7 @@ tokeniser, so matching is case- and NFKC-insensitive and ``#redbull`` matches th
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +24,12 @@ SEPARATOR = " "
 class Lexicon:
     name: str
     categories: dict[str, tuple[tuple[str, ...], ...]]  # category -> tokenised terms
+    labels: dict[str, str] = field(default_factory=dict)  # category -> name shown to people
+
+    def label(self, category: str) -> str:
+        """The category's display name: from the lexicon's [labels] table, else its key in
+        words ("soft_drinks" -> "Soft drinks")."""
+        return self.labels.get(category) or category.replace("_", " ").capitalize()
 
     def phrases(self, category: str) -> list[str]:
         """The category's terms as separator-padded token runs (what both matchers look for)."""
@@ -48,7 +54,17 @@ def _parse(text: str, where: str) -> Lexicon:
         if not tokenised:
             raise TrendoffError(f"lexicon {where}: category {category!r} has no usable term")
         parsed[str(category)] = tokenised
-    return Lexicon(name=str(data.get("name", Path(where).stem)), categories=parsed)
+    labels = data.get("labels", {})
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise TrendoffError(f"lexicon {where}: [labels] must map categories to names")
+    unknown = sorted(set(labels) - set(parsed))
+    if unknown:
+        raise TrendoffError(f"lexicon {where}: [labels] for unknown categories {unknown}")
+    return Lexicon(
+        name=str(data.get("name", Path(where).stem)),
+        categories=parsed,
+        labels={str(key): str(value) for key, value in labels.items()},
+    )
 
 
 def load_lexicon(path: Path | None = None) -> Lexicon:

@@ -7,8 +7,10 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.app.charts import significant
 from pipeline.cassandra import connect
 from pipeline.settings import get_settings
+from pipeline.text import load_lexicon
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -73,6 +75,56 @@ def test_compare_page_handles_same_account_and_unknown_handle(app_env) -> None:
     assert any("two different accounts" in info.value for info in at.info)
 
 
+def test_link_parameters_are_escaped_and_validated(app_env) -> None:
+    _, truth = app_env
+    _, b = top_two(truth)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["a"] = "[win](http://evil.example) ![x](http://evil.example/p.png)"
+    at.query_params["b"] = b
+    at.query_params["n"] = "abc"
+    at.query_params["by"] = "<script>"
+    at.run()
+    assert not at.exception
+    warnings = [warning.value for warning in at.warning]
+    # The handle is shown as a code span: text, never a link or an image.
+    assert any(
+        "`[win](http://evil.example) ![x](http://evil.example/p.png)`" in w for w in warnings
+    )
+    assert any("`n` in the link must be a whole number from 5 to 50" in w for w in warnings)
+    assert any("`by` in the link must be one of both, combined" in w for w in warnings)
+    assert at.slider(key="top_n").value == 20
+    for element in (*at.markdown, *at.caption, *at.info, *at.warning):
+        text = element.value
+        assert "](" not in text.replace(
+            "`[win](http://evil.example) ![x](http://evil.example/p.png)`", ""
+        )
+
+
+def test_compare_ranks_by_what_both_use_with_rates_and_a_bounded_slider(app_env) -> None:
+    _, truth = app_env
+    a, b = top_two(truth)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"a": a, "b": b, "n": "50"})
+    at.run()
+    assert not at.exception
+    everything = truth.shared_words(a, b, None)
+    table = at.dataframe[0].value
+    assert list(table["word"]) == [item.word for item in everything[:50]]
+    assert list(table[f"{a} per 1,000"]) == [significant(item.rate_a) for item in everything[:50]]
+    top = everything[0]
+    assert top.both == max(item.both for item in everything)
+    assert any(f"{len(everything):,} words both" in caption.value for caption in at.caption)
+    slider = at.slider(key="top_n")
+    assert slider.max == max(6, min(50, len(everything)))
+    # The combined ranking is still there.
+    at.radio(key="rank_by").set_value("combined")
+    at.button(key="compare_submit").click()
+    at.run()
+    assert not at.exception
+    combined = truth.shared_words(a, b, None, by="combined")
+    assert list(at.dataframe[0].value["word"]) == [w.word for w in combined[: slider.value]]
+
+
 def test_trends_body_renders_counts_from_the_serving_layer(app_env) -> None:
     _, truth = app_env
 
@@ -86,9 +138,30 @@ def test_trends_body_renders_counts_from_the_serving_layer(app_env) -> None:
     at = AppTest.from_function(body, default_timeout=60)
     at.run()
     assert not at.exception
+    lexicon = load_lexicon()
     shown = {metric.label: metric.value for metric in at.metric}
     totals = truth.topic_totals()
-    assert set(shown) == set(totals)
+    # Display names, and over ten years every counted post: exactly the recount.
+    assert shown == {lexicon.label(c): f"{n:,}" for c, n in totals.items()}
+    assert len(at.get("vega_lite_chart")) == 3
+
+
+def test_trends_fits_the_window_to_a_retimed_replay(app_env) -> None:
+    """The seeded data is dev posts replayed with --retime now: the default window shows them
+    (not an empty last hour), so categories count and the donut is drawn."""
+    _, truth = app_env
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/trends.py")
+    at.run()
+    assert not at.exception
+    assert any("a replay" in caption.value for caption in at.caption)
+    shown = {metric.label: metric.value for metric in at.metric}
+    lexicon = load_lexicon()
+    assert shown == {lexicon.label(c): f"{n:,}" for c, n in truth.topic_totals().items()}
+    assert sum(truth.topic_totals().values()) > 0
+    # Nothing before the data: every delta says "new" (or nothing for a category never seen).
+    assert {metric.delta for metric in at.metric} <= {"new", None, ""}
     assert len(at.get("vega_lite_chart")) == 3
 
 
@@ -112,9 +185,17 @@ def test_pipeline_page_files_a_batch_request(app_env) -> None:
     at.button(key="refresh_batch").click()
     at.run()
     assert not at.exception
+    assert any("Refresh requested" in success.value for success in at.success)
+    # A second click while the first request waits files nothing: one pending at a time.
+    at.button(key="refresh_batch").click()
+    at.run()
+    assert not at.exception
+    assert any("already waiting" in info.value for info in at.info)
     with connect(settings, keyspace=settings.keyspace) as session:
         rows = list(session.execute("SELECT status FROM batch_requests WHERE bucket = 0"))
     assert [row.status for row in rows] == ["pending"]
+    shown = "".join(frame.value.to_string() for frame in at.dataframe)
+    assert "None" not in shown and "NaT" not in shown
 
 
 def test_refresh_needs_the_admin_token_when_one_is_set(app_env, monkeypatch) -> None:
@@ -123,6 +204,9 @@ def test_refresh_needs_the_admin_token_when_one_is_set(app_env, monkeypatch) -> 
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     at.switch_page("pages/pipeline.py")
+    at.run()
+    assert at.button(key="refresh_batch").disabled
+    at.text_input(key="admin_token").input("wrong")
     at.run()
     assert at.button(key="refresh_batch").disabled
     at.text_input(key="admin_token").input("s3cret")

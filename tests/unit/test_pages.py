@@ -47,3 +47,17 @@ def test_the_rule_sees_a_missing_key(tmp_path: Path) -> None:
     page.write_text('import streamlit as st\nst.button("Go")\n')
     with pytest.raises(AssertionError, match="without key"):
         test_every_control_has_a_key(page)
+
+
+def test_the_server_serves_every_page_address_of_the_navigation() -> None:
+    from pipeline.app.server import PAGE_PATHS, page_html
+
+    pages = []
+    for call in calls(REPO / "streamlit_app.py"):
+        if getattr(call.func, "attr", None) == "Page":
+            keywords = {keyword.arg for keyword in call.keywords}
+            if "default" not in keywords:
+                pages.append(Path(call.args[0].value).stem)  # type: ignore[attr-defined]
+    assert sorted(pages) == sorted(PAGE_PATHS)
+    html = page_html()
+    assert html.index("window.__streamlit") < html.index("<script type=")

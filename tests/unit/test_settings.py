@@ -92,3 +92,31 @@ def test_secrets_never_show_in_repr_or_dump(make_settings) -> None:
         assert "AAAA-token" not in text
     assert settings.cassandra_password is not None
     assert settings.cassandra_password.get_secret_value() == "hunter2"
+
+
+@pytest.mark.parametrize(
+    "datacenters",
+    ["dc1':3,'x:1", "dc 1:3", "dc1:3,}:1", "dc1;DROP:1", "'':1"],
+)
+def test_datacenter_names_that_could_break_the_cql_are_rejected(make_settings, datacenters) -> None:
+    with pytest.raises(ValidationError, match="datacenter name"):
+        make_settings(cassandra_datacenters=datacenters)
+
+
+def test_valid_datacenter_names_reach_the_keyspace_cql(make_settings) -> None:
+    from pipeline.admin import keyspace_cql
+
+    settings = make_settings(cassandra_datacenters="us-east-1:3,eu.west_2:2")
+    assert "'us-east-1': 3, 'eu.west_2': 2" in keyspace_cql(settings)
+
+
+@pytest.mark.parametrize("local", ["dc1'", "", "a b"])
+def test_local_datacenter_is_validated(make_settings, local: str) -> None:
+    with pytest.raises(ValidationError, match="datacenter name"):
+        make_settings(cassandra_local_datacenter=local)
+
+
+@pytest.mark.parametrize("token", ["", "   "])
+def test_an_empty_admin_token_is_refused(make_settings, token: str) -> None:
+    with pytest.raises(ValidationError, match="admin_token"):
+        make_settings(admin_token=token)

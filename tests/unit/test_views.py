@@ -67,18 +67,54 @@ def test_merge_without_batch_uses_all_speed_rows() -> None:
     assert merge_counts({}, speed, high_water=None) == {"coffee": 9}
 
 
+def words_and_counts(words: list[SharedWord]) -> list[tuple[str, int, int]]:
+    return [(item.word, item.count_a, item.count_b) for item in words]
+
+
 def test_shared_words_rank_by_combined_count_then_code_point_order() -> None:
     a = {"кофе": 3, "beer": 2, "tea": 4, "only_a": 50, "Zed": 1}
     b = {"кофе": 1, "beer": 2, "tea": 1, "only_b": 70, "Zed": 3}
     # tea has 5; the other three tie at 4 and go by code point: "Z" (U+005A) < "b" < "к".
-    assert rank_shared_words(a, b, 10) == [
-        SharedWord("tea", 4, 1),
-        SharedWord("Zed", 1, 3),
-        SharedWord("beer", 2, 2),
-        SharedWord("кофе", 3, 1),
+    ranked = rank_shared_words(a, b, 10, by="combined")
+    assert words_and_counts(ranked) == [
+        ("tea", 4, 1),
+        ("Zed", 1, 3),
+        ("beer", 2, 2),
+        ("кофе", 3, 1),
     ]
-    assert rank_shared_words(a, b, 2) == [SharedWord("tea", 4, 1), SharedWord("Zed", 1, 3)]
+    assert ranked[0] == SharedWord("tea", 4, 1, total_a=60, total_b=77)
+    assert words_and_counts(rank_shared_words(a, b, 2, by="combined")) == [
+        ("tea", 4, 1),
+        ("Zed", 1, 3),
+    ]
     assert rank_shared_words(a, {}, 5) == []
+
+
+def test_shared_words_rank_by_what_both_use_not_what_one_uses_a_lot() -> None:
+    # A busy account (10,000 words) and a quiet one (1,000 words), as BerlinBote and BizGod:
+    # "berlin" is a's word (2,141 uses), used once by b; "diet" is b's word; "news" both use.
+    a = {"berlin": 2141, "diet": 1, "news": 300, "today": 100, "rest_a": 7458}
+    b = {"berlin": 1, "diet": 269, "news": 40, "today": 20, "rest_b": 670}
+    ranked = rank_shared_words(a, b, None)
+    assert [item.word for item in ranked] == ["news", "today", "berlin", "diet"]
+    news = ranked[0]
+    assert (news.rate_a, news.rate_b, news.both) == (30.0, 40.0, 30.0)
+    # The combined ranking, kept as an option, puts one account's favourite first.
+    assert rank_shared_words(a, b, 1, by="combined")[0].word == "berlin"
+    assert len(rank_shared_words(a, b, 2)) == 2
+
+
+def test_shared_words_tie_on_rate_goes_to_the_combined_count_then_the_word() -> None:
+    a = {"x": 1, "y": 2, "z": 1, "pad": 6}  # 10 words
+    b = {"x": 2, "y": 2, "z": 2, "pad": 14}  # 20 words
+    # Per 1,000 words: pad min(600, 700); x, y and z all min(.., 100): y has more uses, then
+    # x before z by code point.
+    assert [item.word for item in rank_shared_words(a, b, None)] == ["pad", "y", "x", "z"]
+
+
+def test_shared_words_ranking_must_be_known() -> None:
+    with pytest.raises(ValueError, match="rank by"):
+        rank_shared_words({"a": 1}, {"a": 1}, 5, by="loudest")
 
 
 def test_rank_counts_ties_by_key() -> None:

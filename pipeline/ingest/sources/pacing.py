@@ -2,7 +2,7 @@
 
 Without a wrapper records come as fast as they are read. :func:`rate` spaces them evenly,
 :func:`speedup` replays the gaps between posts' ``created_at`` times faster (or slower),
-:func:`limit` stops after n records and :func:`retime_now` moves posts in time so the first one is
+:func:`limit` stops after n records and :func:`retime_now` moves posts in time so the newest one is
 "now". Rejections pass through every wrapper and take no time. Clocks and sleeping are parameters
 so tests run instantly.
 """
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from pipeline.ingest.model import Post, Rejected
+from pipeline.ingest.model import Post, Rejected, RejectReason
 
 Record = Post | Rejected
 Clock = Callable[[], float]  # seconds, monotonic
@@ -82,15 +82,44 @@ def speedup(
         yield record
 
 
+def newest_created(records: Iterable[Record]) -> datetime | None:
+    """``created_at`` of the newest post (rejections ignored); None when there is no post."""
+    return max((r.created_at for r in records if isinstance(r, Post)), default=None)
+
+
 def retime_now(
-    records: Iterable[Record], *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    records: Iterable[Record],
+    newest: datetime,
+    *,
+    speedup_factor: float | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Iterator[Record]:
-    """Posts shifted in time so the first is created "now" (read when it arrives); the gaps
-    between posts are kept."""
+    """Posts shifted in time so the newest post of the input (``newest``, found by a first pass
+    over it: :func:`newest_created`) is created "now"; order and gaps between posts are kept.
+
+    "Now" is read when the first post arrives. Replayed with :func:`speedup`, the newest post is
+    sent ``(newest - first) / factor`` seconds after the first one, so it is dated then: every
+    post is dated at or before the moment it is sent (for a factor of 1 or more), never in the
+    future. A post the shift would move out of the datetime range becomes a rejection.
+    """
+    if speedup_factor is not None and speedup_factor <= 0:
+        raise ValueError("the speed-up factor must be positive")
     shift: timedelta | None = None
     for record in records:
         if isinstance(record, Post):
             if shift is None:
-                shift = now() - record.created_at
-            record = record._replace(created_at=record.created_at + shift)
+                arrives = now()
+                if speedup_factor is not None:
+                    delay = (newest - record.created_at).total_seconds() / speedup_factor
+                    arrives += timedelta(seconds=max(delay, 0.0))
+                shift = arrives - newest
+            try:
+                record = record._replace(created_at=record.created_at + shift)
+            except OverflowError:
+                record = Rejected(
+                    raw=repr(record.post_id).encode(),
+                    position=record.post_id,
+                    reason=RejectReason.BAD_TIME,
+                    message=f"--retime now moves {record.created_at.isoformat()} out of range",
+                )
         yield record

@@ -1,8 +1,11 @@
 """A deterministic stream of demo posts: the same seed always yields the same posts.
 
 Accounts (handles ``demo_<word>_<n>``) each have their own vocabulary and favourite drinks.
-Posts arrive with a daily rhythm (busy evenings, quiet nights) and exponential gaps between them;
-now and then a burst makes one drink the talk of the hour. Drinks are named as plain words in the
+Posts follow a daily rhythm (busy evenings, quiet nights); now and then a burst makes one drink the
+talk of the hour. Without a ``start`` the generator is live: each post is dated at the wall clock
+when it is made (pace it with ``--rate``), so the app never shows demo posts from the future. With a
+``start`` it simulates its own timeline from there, with exponential gaps between posts, which the
+tests use to check the rhythm. Drinks are named as plain words in the
 text ("coffee", "red bull", "orange juice", ...) so a word-based lexicon finds them.
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +21,6 @@ from pipeline.ingest.model import Post, Rejected
 
 SOURCE_LABEL = "synthetic"
 DEFAULT_ACCOUNTS = 50
-DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 
 DRINKS: dict[str, tuple[str, ...]] = {
     "coffee": ("coffee", "espresso", "latte", "cappuccino"),
@@ -95,7 +97,8 @@ def posts_per_hour(moment: datetime) -> float:
 
 
 class SyntheticSource:
-    """Demo posts from ``seed``; endless unless ``limit`` is given."""
+    """Demo posts from ``seed``; endless unless ``limit`` is given. Dated at ``clock`` (the wall
+    clock) when made, or on a simulated timeline from ``start`` when one is given."""
 
     name = "synthetic"
 
@@ -106,25 +109,27 @@ class SyntheticSource:
         accounts: int = DEFAULT_ACCOUNTS,
         start: datetime | None = None,
         limit: int | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if accounts < 1:
             raise ValueError("the synthetic source needs at least one account")
         if limit is not None and limit < 0:
             raise ValueError("limit must not be negative")
-        start = start or DEFAULT_START
-        if start.tzinfo is None:
+        if start is not None and start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         self.seed = seed
         self.account_count = accounts
-        self.start = start.astimezone(UTC)
+        self.start = start.astimezone(UTC) if start is not None else None
         self.limit = limit
+        self.clock = clock
 
     def records(self) -> Iterator[Post | Rejected]:
         rng = random.Random(self.seed)
         accounts = _accounts(rng, self.account_count)
         # Post counts keep rising per account, like a real profile's tweet count.
         post_counts = [rng.randrange(100, 5000) for _ in accounts]
-        moment = self.start
+        live = self.start is None
+        moment = self.clock() if self.start is None else self.start
         burst_drink: str | None = None
         burst_until = moment
         next_burst_check = moment
@@ -138,7 +143,9 @@ class SyntheticSource:
             if burst_drink is not None and moment >= burst_until:
                 burst_drink = None
             rate = posts_per_hour(moment) * (_BURST_RATE_FACTOR if burst_drink else 1.0)
-            moment += timedelta(seconds=rng.expovariate(rate / 3600))
+            gap = timedelta(seconds=rng.expovariate(rate / 3600))
+            # Live, the gap is drawn all the same so a seed yields the same texts either way.
+            moment = max(moment, self.clock()) if live else moment + gap
             author_index = rng.randrange(len(accounts))
             account = accounts[author_index]
             post_counts[author_index] += 1

@@ -10,8 +10,12 @@ from pipeline.ingest.avro import decode_post, encode_post, post_from_record
 from pipeline.ingest.model import Post
 from pipeline.ingest.sources.synthetic import DRINKS, SyntheticSource
 
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
 
 def posts(**options: object) -> list[Post]:
+    """Posts on a simulated timeline from START (unless options say otherwise)."""
+    options.setdefault("start", START)
     records = list(SyntheticSource(**options).records())  # type: ignore[arg-type]
     assert all(isinstance(r, Post) for r in records)
     return records  # type: ignore[return-value]
@@ -31,7 +35,7 @@ def test_posts_are_well_formed() -> None:
     assert len({p.author_handle for p in sample}) == 12
     times = [p.created_at for p in sample]
     assert times == sorted(times)
-    assert times[0] > datetime(2024, 1, 1, tzinfo=UTC)
+    assert times[0] > START
     assert all(t.tzinfo is UTC for t in times)
     assert all(post_from_record(decode_post(encode_post(p))) == p for p in sample[:200])
 
@@ -78,3 +82,21 @@ def test_rejects_bad_options() -> None:
         SyntheticSource(accounts=0)
     with pytest.raises(ValueError, match="timezone"):
         SyntheticSource(start=datetime(2024, 1, 1))  # noqa: DTZ001 - on purpose
+
+
+def test_live_posts_are_dated_at_the_wall_clock_when_made() -> None:
+    wall = [datetime(2031, 3, 3, 9, 0, 0, 123456, tzinfo=UTC)]
+
+    def clock() -> datetime:
+        wall[0] += timedelta(seconds=2)
+        return wall[0]
+
+    records = SyntheticSource(seed=7, limit=5, clock=clock).records()
+    for _ in range(5):
+        post = next(records)
+        assert isinstance(post, Post)
+        # Whole milliseconds (what Avro keeps) of the clock's time when the post was made.
+        assert post.created_at == wall[0].replace(microsecond=123000)
+    # The same seed writes the same texts live as on a simulated timeline.
+    live = [p.text for p in SyntheticSource(seed=7, limit=50).records() if isinstance(p, Post)]
+    assert live == [p.text for p in posts(seed=7, limit=50)]
