@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -21,6 +21,8 @@ from pipeline.runner import DEFAULT_SOURCE
 from pipeline.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from pipeline.ingest.model import Post, Rejected
+    from pipeline.ingest.producer import ProduceSummary
     from pipeline.views import SharedWord
 
 logger = logging.getLogger(__name__)
@@ -111,8 +113,10 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.ingest import producer
-    from pipeline.ingest.sources import open_source, pacing
+    from pipeline.ingest.sources import open_source
 
+    if args.source == "bluesky":
+        return _produce_bluesky(args, settings)
     if args.source in ("csv", "jsonl") and not args.paths:
         raise TrendoffError(f"--source {args.source} needs at least one file path")
     if args.source in ("x-stream", "x-timeline"):
@@ -128,8 +132,17 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
             seed=args.seed,
             limit=args.limit if args.source == "synthetic" else None,
         )
-    records = source.records()
-    if args.limit is not None and args.source != "synthetic":
+    records = _paced(args, source.records(), limit=args.source != "synthetic")
+    summary = producer.produce(settings, records, senders=args.senders)
+    return _report_produce(args, summary)
+
+
+def _paced(
+    args: argparse.Namespace, records: Iterator[Post | Rejected], *, limit: bool
+) -> Iterator[Post | Rejected]:
+    from pipeline.ingest.sources import pacing
+
+    if limit and args.limit is not None:
         records = pacing.limit(records, args.limit)
     if args.retime == "now":
         records = pacing.retime_now(records)
@@ -137,9 +150,41 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
         records = pacing.rate(records, args.rate)
     elif args.speedup:
         records = pacing.speedup(records, args.speedup)
-    summary = producer.produce(settings, records, senders=args.senders)
+    return records
+
+
+def _produce_bluesky(args: argparse.Namespace, settings: Settings) -> int:
+    """The live Bluesky source: its cursor moves with Kafka's acknowledgements, so the producer
+    is wrapped by the source and the cursor saved once the producer has flushed."""
+    from pipeline.ingest import producer
+    from pipeline.ingest.sources.bluesky import open_bluesky_source
+
+    if args.senders != 1:
+        raise TrendoffError(
+            "--source bluesky sends from one process",
+            hint="the firehose is far below one producer's rate; drop --senders",
+        )
+    source = open_bluesky_source(
+        settings, jetstream_url=args.jetstream_url, dids=args.dids, langs=args.langs
+    )
+    kafka = producer.build_producer(settings)
+    stream = source.records()
+    try:
+        summary = producer.produce(
+            settings, _paced(args, stream, limit=True), producer=source.acking(kafka)
+        )
+    finally:
+        stream.close()  # closes the connection
+        source.save_cursor()  # after produce() flushed: every acknowledgement is in
+        kafka.close()
+    return _report_produce(args, summary, extra={"bluesky": source.stats.to_json()})
+
+
+def _report_produce(
+    args: argparse.Namespace, summary: ProduceSummary, extra: dict[str, object] | None = None
+) -> int:
     if args.json:
-        _emit_json(summary.to_json())
+        _emit_json({**summary.to_json(), **(extra or {})})
     else:
         rejected = ", ".join(f"{k}: {v}" for k, v in sorted(summary.rejected.items())) or "none"
         print(
@@ -329,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     produce = commands.add_parser("produce", help="send posts from a source to Kafka as Avro")
     produce.add_argument(
         "--source",
-        choices=["csv", "jsonl", "x-stream", "x-timeline", "synthetic"],
+        choices=["csv", "jsonl", "x-stream", "x-timeline", "bluesky", "synthetic"],
         default="synthetic",
         help="where posts come from (default: the synthetic demo generator)",
     )
@@ -340,6 +385,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     produce.add_argument("--users", default="", help="x-timeline: comma-separated handles")
     produce.add_argument("--seed", type=int, default=0, help="synthetic: random seed")
+    produce.add_argument(
+        "--jetstream-url",
+        help="bluesky: Jetstream /subscribe URL(s), comma-separated "
+        "(default: TRENDOFF_JETSTREAM_URL, the public instances)",
+    )
+    produce.add_argument(
+        "--dids", default="", help="bluesky: follow only these accounts (comma-separated DIDs)"
+    )
+    produce.add_argument(
+        "--langs", default="", help="bluesky: only posts in these languages, e.g. en,ja"
+    )
     pace = produce.add_mutually_exclusive_group()
     pace.add_argument("--rate", type=float, help="posts per second")
     pace.add_argument("--speedup", type=float, help="replay created_at gaps X times faster")
