@@ -302,3 +302,44 @@ def test_small_helpers() -> None:
     cache.get("a")
     cache.put("c", "3")
     assert cache.get("b") is None and cache.get("a") == "1" and len(cache) == 2
+
+
+def test_a_cursor_older_than_the_lookback_is_clamped_and_said(
+    stream: SampleStream, appview: FakeAppView, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import time
+
+    store = CursorStore(tmp_path / "c.json")
+    forty_hours_ago = int((time.time() - 40 * 3600) * 1_000_000)
+    store.save(forty_hours_ago, [])
+    with FakeJetstream(stream.events) as jetstream:
+        source = make_source([jetstream.url], store.path, appview.url)
+        records = send_all(source, total(stream), HeldProducer())
+    asked = int(jetstream.requests[0]["cursor"][0])
+    assert asked > forty_hours_ago + 3 * 3600 * 1_000_000  # moved up to the 36 h Jetstream keeps
+    assert asked <= int((time.time() - 36 * 3600) * 1_000_000)
+    assert source.stats.lookback_clamped
+    assert "older than the 36 h" in caplog.text
+    assert post_ids(records) == stream.expected_post_ids
+
+
+def test_a_handle_change_keeps_the_did_as_the_account_key(tmp_path: Path) -> None:
+    import time
+
+    from tests.fakes.jetstream import identity_event, post_event
+
+    did = "did:plc:renamed"
+    now = int(time.time() * 1_000_000)
+    events = [
+        identity_event(did, "old.bsky.social", now - 4_000_000),
+        post_event(did, "3k1", now - 3_000_000, "before the change"),
+        identity_event(did, "new.bsky.social", now - 2_000_000),
+        post_event(did, "3k2", now - 1_000_000, "after the change"),
+    ]
+    with FakeAppView({}) as appview, FakeJetstream(events) as jetstream:
+        source = make_source([jetstream.url], tmp_path / "c.json", appview.url)
+        before, after = send_all(source, 2, HeldProducer())
+    assert isinstance(before, Post) and isinstance(after, Post)
+    assert (before.author_id, before.author_handle) == (did, "old.bsky.social")
+    assert (after.author_id, after.author_handle) == (did, "new.bsky.social")
+    assert appview.calls == []  # identity events made the lookups unnecessary
