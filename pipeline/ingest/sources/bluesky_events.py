@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipeline.ingest.model import InvalidRecord, Post, Rejected, RejectReason, build_post
+from pipeline.ingest.model import InvalidRecord, Post, Rejected, RejectReason, require_text
 
 POST_COLLECTION = "app.bsky.feed.post"
 SOURCE_LABEL = "bluesky"
@@ -149,20 +149,19 @@ def _commit(
     created_at = _bounded_created_at(record.get("createdAt"), seen_at)
     hashtags, mentions = facet_features(record.get("facets"))
     try:
-        post = build_post(
-            post_id=post_id(did, rkey),
-            source=SOURCE_LABEL,
-            author_id=did,
-            author_handle=did,  # until the handle is known (see bluesky_handles)
-            text=text,
-            created_at=created_at or seen_at,
-            lang=langs[0] if langs else None,
-        )
+        checked_text = require_text(text)  # the shared rules: not blank, not too long
     except InvalidRecord as exc:
         return _bad(data, time_us, exc.reason, exc.message)
     embed = record.get("embed")
     embed_type = embed.get("$type") if isinstance(embed, dict) else None
-    post = post._replace(
+    post = Post(
+        post_id=post_id(did, rkey),
+        source=SOURCE_LABEL,
+        author_id=did,
+        author_handle=did,  # until the handle is known (see bluesky_handles)
+        text=checked_text,
+        created_at=created_at or seen_at,
+        lang=langs[0] if langs else None,
         hashtags=hashtags,
         mentions=mentions,
         is_reply=isinstance(record.get("reply"), dict),
