@@ -14,17 +14,17 @@ import pytest
 
 from pipeline.errors import TrendoffError
 from pipeline.ingest.model import Post, Rejected
-from pipeline.ingest.sources.bluesky import (
+from pipeline.ingest.sources.bluesky import BlueskySource
+from pipeline.ingest.sources.bluesky_cursor import CursorStore, CursorTracker, RecentKeys
+from pipeline.ingest.sources.bluesky_events import BadEvent, parse_event
+from pipeline.ingest.sources.bluesky_handles import AppViewResolver, HandleCache
+from pipeline.ingest.sources.bluesky_options import (
     BlueskyOptions,
-    BlueskySource,
     backoff_delay,
     parse_dids,
     parse_urls,
     subscribe_url,
 )
-from pipeline.ingest.sources.bluesky_cursor import CursorStore, CursorTracker, RecentKeys
-from pipeline.ingest.sources.bluesky_events import BadEvent, parse_event
-from pipeline.ingest.sources.bluesky_handles import AppViewResolver, HandleCache
 from tests.fakes.jetstream import FakeAppView, FakeJetstream, SampleStream, sample_stream
 
 
@@ -245,6 +245,9 @@ def test_the_cursor_waits_for_every_acknowledgement(
     assert cursor >= next(e.time_us for e in stream.events if last_sent in e.wire)
     saved = store.load()
     assert saved is not None and saved.cursor == cursor and saved.recent
+    # Memory: ids more than two rewinds before the cursor are forgotten once it is saved.
+    assert all(moment >= cursor - 6_000_000 for moment, _ in source.recent.since(0))
+    assert all(moment >= cursor - 3_000_000 for moment, _ in saved.recent)
 
 
 def test_tracker_recent_keys_and_store(tmp_path: Path) -> None:
@@ -343,3 +346,18 @@ def test_a_handle_change_keeps_the_did_as_the_account_key(tmp_path: Path) -> Non
     assert (before.author_id, before.author_handle) == (did, "old.bsky.social")
     assert (after.author_id, after.author_handle) == (did, "new.bsky.social")
     assert appview.calls == []  # identity events made the lookups unnecessary
+
+
+def test_ids_are_forgotten_two_rewinds_behind_the_saved_cursor(
+    stream: SampleStream, appview: FakeAppView, tmp_path: Path
+) -> None:
+    with FakeJetstream(stream.events) as jetstream:
+        source = make_source([jetstream.url], tmp_path / "c.json", appview.url, rewind_seconds=0.5)
+        producer = HeldProducer()
+        send_all(source, total(stream), producer)
+    producer.acknowledge_all()
+    cursor = source.save_cursor()
+    assert cursor is not None
+    kept = source.recent.since(0)
+    assert kept and all(moment >= cursor - 1_000_000 for moment, _ in kept)
+    assert len(kept) < len(stream.expected_post_ids) / 2
