@@ -361,3 +361,10 @@ def test_ids_are_forgotten_two_rewinds_behind_the_saved_cursor(
     kept = source.recent.since(0)
     assert kept and all(moment >= cursor - 1_000_000 for moment, _ in kept)
     assert len(kept) < len(stream.expected_post_ids) / 2
+
+
+def test_the_source_fits_the_sources_interface(tmp_path: Path) -> None:
+    from pipeline.ingest.sources import Source
+
+    source = make_source(["ws://127.0.0.1:1/subscribe"], tmp_path / "c.json", "http://127.0.0.1:1")
+    assert isinstance(source, Source) and source.name == "bluesky"
