@@ -101,7 +101,7 @@ def parse_event(raw: bytes | str, wanted_langs: Collection[str] = ()) -> Event:
     if type(time_us) is not int or time_us <= 0:
         return _bad(data, None, RejectReason.BAD_ROW, f"time_us {time_us!r} is not a time")
     did = event.get("did")
-    if not isinstance(did, str) or not did.startswith("did:"):
+    if not isinstance(did, str) or not did.startswith("did:") or not _is_utf8(did):
         return _bad(data, time_us, RejectReason.MISSING_AUTHOR, f"did {did!r} is not a DID")
     kind = event.get("kind")
     if kind == "commit":
@@ -109,7 +109,7 @@ def parse_event(raw: bytes | str, wanted_langs: Collection[str] = ()) -> Event:
     if kind == "identity":
         identity = event.get("identity")
         handle = identity.get("handle") if isinstance(identity, dict) else None
-        if isinstance(handle, str) and handle:
+        if isinstance(handle, str) and handle and _is_utf8(handle):
             return HandleEvent(did, handle, time_us)
         return SkippedEvent("identity_without_handle", time_us)
     if kind == "account":
@@ -152,6 +152,9 @@ def _commit(
         checked_text = require_text(text)  # the shared rules: not blank, not too long
     except InvalidRecord as exc:
         return _bad(data, time_us, exc.reason, exc.message)
+    # JSON can spell a lone surrogate (\ud800), which no UTF-8 (and no Avro string) can carry.
+    if not all(_is_utf8(value) for value in (checked_text, rkey, *langs, *hashtags, *mentions)):
+        return _bad(data, time_us, RejectReason.INVALID_UTF8, "a string holds a lone surrogate")
     embed = record.get("embed")
     embed_type = embed.get("$type") if isinstance(embed, dict) else None
     post = Post(
@@ -207,6 +210,14 @@ def facet_features(facets: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
             elif kind == MENTION_FACET and isinstance(feature.get("did"), str):
                 mentions.setdefault(feature["did"], None)
     return tuple(tags), tuple(mentions)
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _strings(value: object) -> Sequence[str]:

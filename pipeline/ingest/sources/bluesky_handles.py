@@ -140,6 +140,7 @@ def handles_from_profiles(answer: Any) -> dict[str, str]:
             and isinstance(handle, str)
             and handle
             and handle != "handle.invalid"
+            and handle.isascii()  # handles are DNS names: anything else is not one
         ):
             found[did] = handle
     return found

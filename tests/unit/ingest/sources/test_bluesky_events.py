@@ -91,6 +91,8 @@ def test_other_events_are_counted_skips_or_handles() -> None:
     assert parse_event(delete_event(DID, "3k1", T).wire) == SkippedEvent("delete", T)
     assert parse_event(like_event(DID, "3l1", T).wire) == SkippedEvent("other_collection", T)
     assert parse_event(account_event(DID, T).wire) == SkippedEvent("account", T)
+    bad_handle = identity_event(DID, "\ud800.bsky.social", T).wire
+    assert parse_event(bad_handle) == SkippedEvent("identity_without_handle", T)
     assert parse_event(identity_event(DID, "alice.bsky.social", T).wire) == HandleEvent(
         DID, "alice.bsky.social", T
     )
@@ -130,6 +132,9 @@ def broken(**changes: object) -> str:
         (broken(commit__record=None), RejectReason.BAD_ROW, True),
         (broken(commit__record__text=42), RejectReason.BAD_TYPE, True),
         (broken(commit__record__text="x" * 70_000), RejectReason.TEXT_TOO_LONG, True),
+        (broken(commit__record__text="half \ud800 pair"), RejectReason.INVALID_UTF8, True),
+        (broken(commit__record__langs=["\udfff"]), RejectReason.INVALID_UTF8, True),
+        (broken(did="did:plc:\ud800"), RejectReason.MISSING_AUTHOR, True),
     ],
 )
 def test_bad_input_is_a_dead_letter_with_a_reason(
@@ -161,3 +166,19 @@ def test_malformed_facets_are_ignored() -> None:
     ]
     assert facet_features(facets) == (("ok",), ())
     assert facet_features("nope") == ((), ())
+
+
+def test_appview_answers_keep_only_usable_handles() -> None:
+    from pipeline.ingest.sources.bluesky_handles import handles_from_profiles
+
+    answer = {
+        "profiles": [
+            {"did": "did:plc:a", "handle": "a.bsky.social"},
+            {"did": "did:plc:b", "handle": "handle.invalid"},
+            {"did": "did:plc:c", "handle": "\ud800.bsky.social"},
+            {"did": "did:plc:d"},
+            "junk",
+        ]
+    }
+    assert handles_from_profiles(answer) == {"did:plc:a": "a.bsky.social"}
+    assert handles_from_profiles([]) == {}
