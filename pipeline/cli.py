@@ -22,6 +22,7 @@ from pipeline.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from pipeline.ingest.model import Post, Rejected
+    from pipeline.ingest.producer import ProduceSummary
     from pipeline.views import SharedWord
 
 logger = logging.getLogger(__name__)
@@ -141,20 +142,74 @@ def produce_records(args: argparse.Namespace, settings: Settings) -> Iterator[Po
     records = read()
     if args.retime == "now":
         records = _retimed(args, read, records)
+    return _paced(args, records)
+
+
+def _paced(
+    args: argparse.Namespace, records: Iterator[Post | Rejected]
+) -> Iterator[Post | Rejected]:
+    """``--rate`` or ``--speedup``."""
+    from pipeline.ingest.sources import pacing
+
     if args.rate:
-        records = pacing.rate(records, args.rate)
-    elif args.speedup:
-        records = pacing.speedup(records, args.speedup)
+        return pacing.rate(records, args.rate)
+    if args.speedup:
+        return pacing.speedup(records, args.speedup)
     return records
 
 
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.ingest import producer
 
+    if args.source == "bluesky":
+        return _produce_bluesky(args, settings)
     records = produce_records(args, settings)
     summary = producer.produce(settings, records, senders=args.senders)
+    return _report_produce(args, summary)
+
+
+def _produce_bluesky(args: argparse.Namespace, settings: Settings) -> int:
+    """The live Bluesky source: its cursor moves with Kafka's acknowledgements, so the producer
+    is wrapped by the source and the cursor saved once the producer has flushed."""
+    from pipeline.ingest import producer
+    from pipeline.ingest.sources.bluesky import open_bluesky_source
+
+    if args.retime == "now":
+        raise TrendoffError("--retime now replays files; --source bluesky is live already")
+    if args.senders != 1:
+        raise TrendoffError(
+            "--source bluesky sends from one process",
+            hint="the firehose is far below one producer's rate; drop --senders",
+        )
+    source = open_bluesky_source(
+        settings, jetstream_url=args.jetstream_url, dids=args.dids, langs=args.langs
+    )
+    kafka = producer.build_producer(settings)
+    stream = source.records()
+    try:
+        summary = producer.produce(
+            settings, _paced(args, _limited(args, stream)), producer=source.acking(kafka)
+        )
+    finally:
+        stream.close()  # closes the connection
+        source.save_cursor()  # after produce() flushed: every acknowledgement is in
+        kafka.close()
+    return _report_produce(args, summary, extra={"bluesky": source.stats.to_json()})
+
+
+def _limited(
+    args: argparse.Namespace, records: Iterator[Post | Rejected]
+) -> Iterator[Post | Rejected]:
+    from pipeline.ingest.sources import pacing
+
+    return records if args.limit is None else pacing.limit(records, args.limit)
+
+
+def _report_produce(
+    args: argparse.Namespace, summary: ProduceSummary, extra: dict[str, object] | None = None
+) -> int:
     if args.json:
-        _emit_json(summary.to_json())
+        _emit_json({**summary.to_json(), **(extra or {})})
     else:
         rejected = ", ".join(f"{k}: {v}" for k, v in sorted(summary.rejected.items())) or "none"
         print(
@@ -382,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     produce = commands.add_parser("produce", help="send posts from a source to Kafka as Avro")
     produce.add_argument(
         "--source",
-        choices=["csv", "jsonl", "x-stream", "x-timeline", "synthetic"],
+        choices=["csv", "jsonl", "x-stream", "x-timeline", "bluesky", "synthetic"],
         default="synthetic",
         help="where posts come from (default: the synthetic demo generator)",
     )
@@ -392,6 +447,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--map", action="append", metavar="FIELD=COLUMN", help="CSV column for a post field"
     )
     produce.add_argument("--users", default="", help="x-timeline: comma-separated handles")
+    produce.add_argument(
+        "--jetstream-url",
+        help="bluesky: Jetstream /subscribe URL(s), comma-separated "
+        "(default: TRENDOFF_JETSTREAM_URL, the public instances)",
+    )
+    produce.add_argument(
+        "--dids", default="", help="bluesky: follow only these accounts (comma-separated DIDs)"
+    )
+    produce.add_argument(
+        "--langs", default="", help="bluesky: only posts in these languages, e.g. en,ja"
+    )
     produce.add_argument("--seed", type=int, default=0, help="synthetic: random seed")
     pace = produce.add_mutually_exclusive_group()
     pace.add_argument("--rate", type=float, help="posts per second")

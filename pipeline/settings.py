@@ -149,6 +149,18 @@ class Settings(BaseSettings):
     x_bearer_token: SecretStr | None = Field(
         None, description="X API v2 bearer token for the live sources. Never logged."
     )
+    jetstream_url: str = Field(
+        "wss://jetstream2.us-east.bsky.network/subscribe,"
+        "wss://jetstream1.us-east.bsky.network/subscribe,"
+        "wss://jetstream2.us-west.bsky.network/subscribe,"
+        "wss://jetstream1.us-west.bsky.network/subscribe",
+        description="Bluesky Jetstream `/subscribe` endpoints for `--source bluesky` "
+        "(comma-separated: the next is tried when one does not answer).",
+    )
+    bluesky_appview_url: str = Field(
+        "https://public.api.bsky.app",
+        description="Bluesky AppView that `--source bluesky` asks for the handles of accounts.",
+    )
     app_address: str = Field(
         "127.0.0.1", description="Address the Streamlit app listens on (loopback by default)."
     )

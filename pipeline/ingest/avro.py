@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -41,6 +41,15 @@ WRITER_SCHEMA_JSON: str = (
     resources.files("pipeline.schemas").joinpath("post.avsc").read_text(encoding="utf-8")
 )
 WRITER_SCHEMA: ParsedSchema = fastavro.parse_schema(json.loads(WRITER_SCHEMA_JSON))
+
+# Earlier versions of the post schema, oldest first. Messages written with them stay on the topic
+# (and in replays) for as long as Kafka keeps them, so they must keep decoding: readers resolve
+# them to the current schema, whose added fields all have defaults.
+OLDER_SCHEMA_FILES = ("post.v1.avsc",)
+OLDER_SCHEMA_JSONS: tuple[str, ...] = tuple(
+    resources.files("pipeline.schemas").joinpath(name).read_text(encoding="utf-8")
+    for name in OLDER_SCHEMA_FILES
+)
 
 
 class AvroDecodeError(ValueError):
@@ -118,7 +127,7 @@ class SchemaRegistry:
             ) from None
 
 
-KNOWN_SCHEMAS = SchemaRegistry([WRITER_SCHEMA])
+KNOWN_SCHEMAS = SchemaRegistry([*OLDER_SCHEMA_JSONS, WRITER_SCHEMA])
 
 
 def decode_post(
@@ -163,8 +172,14 @@ def decode_post(
 
 
 def post_from_record(record: Mapping[str, Any]) -> Post:
-    """A decoded record as a :class:`Post`; fields a newer schema added are left out."""
-    return Post(**{name: record[name] for name in Post._fields if name in record})
+    """A decoded record as a :class:`Post`; fields a newer schema added are left out, fields an
+    older schema lacked take their defaults, and Avro arrays become tuples (a Post is immutable)."""
+    fields: dict[str, Any] = {}
+    for name in Post._fields:
+        if name in record:
+            value = record[name]
+            fields[name] = tuple(value) if isinstance(value, list) else value
+    return Post(**fields)
 
 
 # --- The encoder -------------------------------------------------------------------------------
@@ -238,6 +253,15 @@ def _write_boolean(value: bool) -> bytes:
     return b"\x01" if value else b"\x00"
 
 
+def _write_string_array(values: Sequence[str]) -> bytes:
+    # One block holding every item, then the empty block that ends the array.
+    if not values:
+        return _NULL_BRANCH
+    if isinstance(values, str):  # a str is a Sequence of str too: refuse it, not split it
+        raise TypeError(f"expected a sequence of strings, got the string {values!r}")
+    return _write_long(len(values)) + b"".join([_write_string(value) for value in values]) + b"\x00"
+
+
 def _write_timestamp_millis(value: datetime) -> bytes:
     # Subtracting an aware epoch raises for a naive datetime instead of guessing its zone.
     return _write_long((value - _EPOCH) // _ONE_MILLISECOND)
@@ -257,6 +281,12 @@ def _writer_for(avro_type: Any) -> FieldWriter:
         and avro_type.get("logicalType") == "timestamp-millis"
     ):
         return _write_timestamp_millis
+    if (
+        isinstance(avro_type, dict)
+        and avro_type.get("type") == "array"
+        and avro_type.get("items") == "string"
+    ):
+        return _write_string_array
     if isinstance(avro_type, list) and len(avro_type) == 2 and avro_type[0] == "null":
         if avro_type[1] == "string":
             return _write_optional_string

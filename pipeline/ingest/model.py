@@ -68,6 +68,11 @@ class Post(NamedTuple):
     is_retweet: bool = False
     retweet_count: int | None = None
     like_count: int | None = None
+    # Schema version 2 (Bluesky): filled by sources whose input marks them, empty otherwise.
+    hashtags: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    is_reply: bool = False
+    is_quote: bool = False
 
 
 class RejectReason(StrEnum):

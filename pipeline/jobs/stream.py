@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from pipeline.cassandra import build_cluster, require_tables
 from pipeline.ingest.avro import (
     HEADER_LENGTH,
+    OLDER_SCHEMA_JSONS,
     WRITER_SCHEMA,
     WRITER_SCHEMA_JSON,
     single_object_header,
@@ -32,8 +33,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Messages of any other writer schema are dead letters here until the jobs learn that schema.
 SINGLE_OBJECT_HEADER = single_object_header(WRITER_SCHEMA)
+# Each known writer schema by its single-object header, the current one first. Messages of an
+# older schema are read with it as the writer schema and resolved to the current one (spark-avro's
+# ``avroSchema`` option), so every message decodes to the same struct; messages of any other
+# writer schema are dead letters here until the jobs learn that schema.
+KNOWN_WRITER_SCHEMAS: tuple[tuple[bytes, str], ...] = (
+    (SINGLE_OBJECT_HEADER, WRITER_SCHEMA_JSON),
+    *((single_object_header(schema), schema) for schema in OLDER_SCHEMA_JSONS),
+)
 CASSANDRA_FORMAT = "org.apache.spark.sql.cassandra"
 
 # Reasons a message on the posts topic is set apart by the jobs (the producer has its own).
@@ -62,9 +70,20 @@ def decode(raw: DataFrame) -> DataFrame:
     from pyspark.sql.avro.functions import from_avro
 
     value = F.col("value")
-    header_ok = F.substring(value, 1, HEADER_LENGTH) == F.lit(SINGLE_OBJECT_HEADER)
+    header = F.substring(value, 1, HEADER_LENGTH)
+    header_ok = header.isin(*[F.lit(known) for known, _ in KNOWN_WRITER_SCHEMAS])
     body = F.expr(f"substring(value, {HEADER_LENGTH + 1}, length(value))")
-    post = F.when(header_ok, from_avro(body, WRITER_SCHEMA_JSON, {"mode": "PERMISSIVE"}))
+    post: Column | None = None
+    for known, writer_json in KNOWN_WRITER_SCHEMAS:
+        options = {"mode": "PERMISSIVE"}
+        if writer_json != WRITER_SCHEMA_JSON:
+            options["avroSchema"] = WRITER_SCHEMA_JSON  # the reader schema: today's
+        decoded_post = from_avro(body, writer_json, options)
+        condition = header == F.lit(known)
+        post = (
+            F.when(condition, decoded_post) if post is None else post.when(condition, decoded_post)
+        )
+    assert post is not None  # KNOWN_WRITER_SCHEMAS always holds the current schema
     decoded = raw.select(
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),

@@ -1,0 +1,53 @@
+"""The jobs' JVM decoding reads posts of both schema versions into one struct (version 1 resolved
+to today's schema with its defaults), and sets apart unknown schemas and broken bodies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pipeline.ingest.avro import encode_post
+from pipeline.jobs.stream import UNDECODABLE, UNKNOWN_SCHEMA, decode, valid_posts
+from tests.unit.ingest.conftest import make_post
+from tests.unit.ingest.test_avro_evolution import encode_with_v1
+
+pytestmark = pytest.mark.integration
+
+
+def test_decode_reads_version_1_and_version_2_messages(spark) -> None:
+    old = make_post(post_id="old", text="written before bluesky")
+    new = make_post(
+        post_id="new",
+        source="bluesky",
+        hashtags=("tea", "matcha"),
+        mentions=("did:plc:abc",),
+        is_reply=True,
+        is_quote=True,
+    )
+    unknown = bytearray(encode_post(make_post(post_id="unknown")))
+    unknown[2:10] = bytes.fromhex("0102030405060708")
+    broken = encode_post(make_post(post_id="broken"))[:-6]
+    appended = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        (0, offset, appended, value)
+        for offset, value in enumerate(
+            [encode_with_v1(old), encode_post(new), bytes(unknown), broken]
+        )
+    ]
+    raw = spark.createDataFrame(
+        rows, "partition int, offset long, timestamp timestamp, value binary"
+    )
+    decoded = decode(raw)
+    reasons = {row.kafka_offset: row.dead_letter_reason for row in decoded.collect()}
+    assert reasons == {0: None, 1: None, 2: UNKNOWN_SCHEMA, 3: UNDECODABLE}
+    posts = {row.post_id: row for row in valid_posts(decoded).collect()}
+    assert set(posts) == {"old", "new"}
+    assert posts["old"].text == "written before bluesky"
+    assert posts["old"].hashtags == [] and posts["old"].mentions == []
+    assert posts["old"].is_reply is False and posts["old"].is_quote is False
+    assert posts["old"].followers == old.followers
+    assert posts["new"].hashtags == ["tea", "matcha"]
+    assert posts["new"].mentions == ["did:plc:abc"]
+    assert posts["new"].is_reply is True and posts["new"].is_quote is True
+    assert posts["new"].created_at.astimezone(UTC) == new.created_at
