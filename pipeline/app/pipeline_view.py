@@ -70,20 +70,32 @@ def _duration(run: Mapping[str, object]) -> float | None:
 
 
 def jobs_table(
-    jobs: Mapping[str, Mapping[str, object]], posts_in_topic: int | None
+    jobs: Mapping[str, Mapping[str, object]],
+    posts_in_topic: int | None,
+    checked_at: datetime | None = None,
 ) -> list[dict[str, str]]:
+    """One row per streaming job. ``lag`` is the posts in Kafka it has not written yet;
+    ``behind`` how long ago the newest post it wrote was appended, while it has any lag: the age
+    of the oldest post still waiting for it."""
     rows = []
     for job, info in jobs.items():
         processed = info["max_offset_total"]
         assert isinstance(processed, int)
         lag = None if posts_in_topic is None else max(0, posts_in_topic - processed)
+        newest = info["newest_append_time"]
+        behind: str | None = None
+        if lag == 0:
+            behind = "0 s"
+        elif lag and isinstance(newest, datetime) and checked_at is not None:
+            behind = f"{max(0.0, (checked_at - newest).total_seconds()):,.0f} s"
         rows.append(
             {
                 "job": job,
                 "partitions written": cell(info["partitions"]),
                 "records processed": cell(processed),
                 "lag": cell(lag),
-                "newest append time": cell(info["newest_append_time"]),
+                "behind": cell(behind),
+                "newest append time": cell(newest),
                 "last progress": cell(info["updated_at"]),
             }
         )
@@ -120,4 +132,9 @@ def render_health(status: Mapping[str, object]) -> None:
             help=f"records in {settings.dead_letter_topic}; `trendoff topic tail --dlq` shows them",
         )
     posts_in_topic = None if sizes is None else sizes[settings.posts_topic]
-    st.dataframe(jobs_table(jobs, posts_in_topic), hide_index=True, width="stretch")
+    checked_at = status["checked_at"]
+    st.dataframe(
+        jobs_table(jobs, posts_in_topic, checked_at if isinstance(checked_at, datetime) else None),
+        hide_index=True,
+        width="stretch",
+    )

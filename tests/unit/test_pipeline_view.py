@@ -54,4 +54,15 @@ def test_finished_runs_and_jobs_read_well() -> None:
     assert (job["lag"], job["newest append time"]) == ("", "")
     assert job["last progress"] == "2026-11-26 14:05:09 UTC"
     assert jobs_table(jobs, 1500)[0]["lag"] == "500"
+    assert jobs_table(jobs, 1000)[0]["behind"] == "0 s"
+
+
+def test_a_job_with_lag_says_how_far_behind_it_is_in_seconds() -> None:
+    newest = datetime(2026, 11, 26, 14, 5, 0, tzinfo=UTC)
+    jobs = {"speed": {"partitions": 4, "max_offset_total": 1000, "newest_append_time": newest,
+                      "updated_at": STARTED}}  # fmt: skip
+    (job,) = jobs_table(jobs, 4000, checked_at=datetime(2026, 11, 26, 14, 5, 42, tzinfo=UTC))
+    assert (job["lag"], job["behind"]) == ("3,000", "42 s")
+    (unknown,) = jobs_table(jobs, None, checked_at=newest)
+    assert unknown["behind"] == ""
     assert cell(True) == "yes"

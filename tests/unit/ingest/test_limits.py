@@ -99,7 +99,9 @@ def test_retime_never_overflows_because_far_dates_are_rejected_first() -> None:
             records.append(build(created_at=stamp))
         except InvalidRecord as invalid:
             records.append(Rejected(stamp.encode(), "x:1", invalid.reason, invalid.message))
-    moved = list(pacing.retime_now(records, now=lambda: NOW))
+    newest = pacing.newest_created(records)
+    assert newest is not None
+    moved = list(pacing.retime_now(records, newest, now=lambda: NOW))
     assert [type(record) for record in moved] == [Post, Rejected, Post]
 
 
