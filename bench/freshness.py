@@ -166,6 +166,25 @@ def job_lag(settings: Settings, ends: dict[int, int]) -> dict[str, int]:
         cluster.shutdown()
 
 
+def fresh_namespace(namespace: str, app_port: int) -> tuple[Settings, dict[str, str]]:
+    """An initialised namespace with a state dir of its own (sharing the built jars), and the
+    environment that points `trendoff` commands at it."""
+    state = Path(tempfile.mkdtemp(prefix=f"trendoff-{namespace}-"))
+    base = Settings()
+    (state / "jvm").symlink_to(base.state_dir / "jvm")
+    settings = base.model_copy(
+        update={"namespace": namespace, "state_dir": state, "app_port": app_port}
+    )
+    initialise(settings)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
+    env.update(
+        TRENDOFF_NAMESPACE=namespace,
+        TRENDOFF_STATE_DIR=str(state),
+        TRENDOFF_APP_PORT=str(app_port),
+    )
+    return settings, env
+
+
 def start_runner(
     settings: Settings, env: dict[str, str], log: Path, source: str | None = "none"
 ) -> tuple[subprocess.Popen[str], float]:
@@ -199,19 +218,8 @@ def main() -> None:
     args = parser.parse_args()
 
     run = uuid.uuid4().hex[:8]
-    state = Path(tempfile.mkdtemp(prefix="trendoff-fresh-"))
-    base = Settings()
-    (state / "jvm").symlink_to(base.state_dir / "jvm")
-    settings = base.model_copy(
-        update={"namespace": f"fresh_{run}", "state_dir": state, "app_port": 8597}
-    )
-    initialise(settings)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
-    env.update(
-        TRENDOFF_NAMESPACE=settings.namespace,
-        TRENDOFF_STATE_DIR=str(state),
-        TRENDOFF_APP_PORT=str(settings.app_port),
-    )
+    settings, env = fresh_namespace(f"fresh_{run}", app_port=8597)
+    state = settings.state_dir
     log = state / "runner.log"
     runner, url_at = start_runner(settings, env, log)
     markers = Markers(run)

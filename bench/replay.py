@@ -17,14 +17,13 @@ import json
 import os
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from freshness import DEV, end_offsets, job_lag, start_runner
+from freshness import DEV, end_offsets, fresh_namespace, job_lag, start_runner
 
-from pipeline.admin import drop_namespace, initialise
+from pipeline.admin import drop_namespace
 from pipeline.cassandra import build_cluster
 from pipeline.settings import Settings
 
@@ -44,21 +43,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    run = uuid.uuid4().hex[:8]
-    state = Path(tempfile.mkdtemp(prefix="trendoff-replay-"))
-    base = Settings()
-    (state / "jvm").symlink_to(base.state_dir / "jvm")
-    settings = base.model_copy(
-        update={"namespace": f"replay_{run}", "state_dir": state, "app_port": 8596}
-    )
-    initialise(settings)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
-    env.update(
-        TRENDOFF_NAMESPACE=settings.namespace,
-        TRENDOFF_STATE_DIR=str(state),
-        TRENDOFF_APP_PORT=str(settings.app_port),
-        SOURCE=f"--source csv --format ira {args.file.resolve()} --retime now",
-    )
+    settings, env = fresh_namespace(f"replay_{uuid.uuid4().hex[:8]}", app_port=8596)
+    state = settings.state_dir
+    env["SOURCE"] = f"--source csv --format ira {args.file.resolve()} --retime now"
     runner, url_at = start_runner(settings, env, state / "runner.log", source=None)
     cluster = build_cluster(settings)
     session = cluster.connect(settings.keyspace)
