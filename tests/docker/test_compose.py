@@ -319,6 +319,20 @@ def test_service_command_is_a_real_trendoff_command(service: str) -> None:
         pytest.fail(problem)
 
 
+def test_every_part_runs_in_exactly_one_service() -> None:
+    """Plain `trendoff run` starts the jobs and a source of its own: as the app service it would
+    run a second pipeline beside the speed, master, batch and producer services."""
+    commands = {
+        name: [str(word) for word in spec["command"]]
+        for name, spec in trendoff_services(load_compose()).items()
+    }
+    assert commands["app"] == ["run", "--app-only"]
+    part_of = {"speed": "speed", "master": "master", "batch": "batch", "produce": "source"}
+    parts = sorted(part_of[command[0]] for command in commands.values() if command[0] in part_of)
+    assert parts == ["batch", "master", "source", "speed"]
+    assert not [name for name, command in commands.items() if command[0] == "jobs"]
+
+
 def test_no_service_overrides_the_entrypoint() -> None:
     assert not [p for p in command_problems(load_compose()) if "entrypoint" in p]
 
