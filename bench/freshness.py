@@ -294,9 +294,14 @@ def main() -> None:
         "runner_exit": runner.returncode,
         "runner_log": str(log),
     }
-    if not args.keep:
+    report(settings, result, keep=args.keep, as_json=args.json)
+
+
+def report(settings: Settings, result: dict[str, object], *, keep: bool, as_json: bool) -> None:
+    """Print the figures (as JSON, or one per line) and drop the namespace unless ``keep``."""
+    if not keep:
         drop_namespace(settings)
-    if args.json:
+    if as_json:
         print(json.dumps(result, indent=2))
         return
     for key, value in result.items():

@@ -13,7 +13,6 @@ gap between two speed-view updates while posts were waiting (the views a user wa
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -21,9 +20,8 @@ import time
 import uuid
 from pathlib import Path
 
-from freshness import DEV, end_offsets, fresh_namespace, job_lag, start_runner
+from freshness import DEV, end_offsets, fresh_namespace, job_lag, report, start_runner
 
-from pipeline.admin import drop_namespace
 from pipeline.cassandra import build_cluster
 from pipeline.settings import Settings
 
@@ -86,13 +84,7 @@ def main() -> None:
         "longest_speed_update_gap_s": round(longest_gap, 1),
         "source_log": str(source_log),
     }
-    if not args.keep:
-        drop_namespace(settings)
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return
-    for key, value in result.items():
-        print(f"{key:30} {value}")
+    report(settings, result, keep=args.keep, as_json=args.json)
 
 
 if __name__ == "__main__":
