@@ -16,6 +16,9 @@ URL_PREFIXES = ("https://", "http://", "www.")
 # Java spellings of the word-character classes (letters, combining marks, digits/numbers, "_").
 JAVA_WORD_CHARS = r"\p{L}\p{M}\p{N}_"
 JAVA_LETTER = r"\p{L}"
+# Mentions and hashtags (group 1 without the sigil): see tokenize's _MENTION and _HASHTAG.
+JAVA_MENTION = rf"(?<![{JAVA_WORD_CHARS}])@([{JAVA_WORD_CHARS}]+(?:[.\-][{JAVA_WORD_CHARS}]+)*)"
+JAVA_HASHTAG = rf"(?<![{JAVA_WORD_CHARS}])#([{JAVA_WORD_CHARS}]+)"
 MIN_WORD_LENGTH = 2
 # The longest word, mention or hashtag kept, in code points counted after normalisation (rule 1
 # can expand a character several-fold: U+3300 becomes four, U+FDFA eighteen). Longer runs are

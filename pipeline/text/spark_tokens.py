@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from pipeline.text.rules import (
     APOSTROPHES,
+    JAVA_HASHTAG,
     JAVA_LETTER,
+    JAVA_MENTION,
     JAVA_WORD_CHARS,
     MAX_TOKEN_LENGTH,
     MIN_WORD_LENGTH,
@@ -38,16 +40,19 @@ def normalized(text: Column) -> Column:
     return F.call_udf(NORMALIZE_FUNCTION, text)
 
 
-def _without_urls(text: Column) -> Column:
+def url_free(text: Column) -> Column:
+    """Rules 1 and 2: the normalised text without URLs (compute it once per text and pass it to
+    the ``*_of_url_free`` functions; normalising is the costly step)."""
     from pyspark.sql import functions as F
 
     return F.regexp_replace(normalized(text), _lit(java_url_pattern()), _lit(" "))
 
 
-def _without_mentions(text: Column) -> Column:
+def mention_free(url_free_text: Column) -> Column:
+    """Rule 3: a :func:`url_free` text with its mentions removed."""
     from pyspark.sql import functions as F
 
-    return F.regexp_replace(_without_urls(text), _lit(f"@[{JAVA_WORD_CHARS}]+"), _lit(" "))
+    return F.regexp_replace(url_free_text, _lit(JAVA_MENTION), _lit(" "))
 
 
 def _short_enough(tokens: Column) -> Column:
@@ -58,32 +63,42 @@ def _short_enough(tokens: Column) -> Column:
     return F.filter(tokens, lambda token: F.length(token) <= MAX_TOKEN_LENGTH)
 
 
-def mention_tokens(text: Column) -> Column:
+def mentions_of_url_free(url_free_text: Column) -> Column:
     from pyspark.sql import functions as F
 
-    return _short_enough(
-        F.regexp_extract_all(_without_urls(text), _lit(f"@([{JAVA_WORD_CHARS}]+)"), F.lit(1))
-    )
+    return _short_enough(F.regexp_extract_all(url_free_text, _lit(JAVA_MENTION), F.lit(1)))
 
 
-def hashtag_tokens(text: Column) -> Column:
+def hashtags_of_mention_free(mention_free_text: Column) -> Column:
     from pyspark.sql import functions as F
 
-    return _short_enough(
-        F.regexp_extract_all(_without_mentions(text), _lit(f"#([{JAVA_WORD_CHARS}]+)"), F.lit(1))
-    )
+    tags = F.regexp_extract_all(mention_free_text, _lit(JAVA_HASHTAG), F.lit(1))
+    return F.filter(_short_enough(tags), lambda tag: tag.rlike(JAVA_LETTER))
 
 
-def candidate_tokens(text: Column) -> Column:
+def candidates_of_mention_free(mention_free_text: Column) -> Column:
     """Step 4: runs of word characters and apostrophes, apostrophes stripped at both ends."""
     from pyspark.sql import functions as F
 
     runs = F.regexp_extract_all(
-        _without_mentions(text), _lit(f"[{JAVA_WORD_CHARS}{APOSTROPHES}]+"), F.lit(0)
+        mention_free_text, _lit(f"[{JAVA_WORD_CHARS}{APOSTROPHES}]+"), F.lit(0)
     )
     ends = f"^[{APOSTROPHES}]+|[{APOSTROPHES}]+$"
     stripped = F.transform(runs, lambda token: F.regexp_replace(token, _lit(ends), _lit("")))
     return F.filter(stripped, lambda token: F.length(token) > 0)
+
+
+def mention_tokens(text: Column) -> Column:
+    return mentions_of_url_free(url_free(text))
+
+
+def hashtag_tokens(text: Column) -> Column:
+    return hashtags_of_mention_free(mention_free(url_free(text)))
+
+
+def candidate_tokens(text: Column) -> Column:
+    """Step 4 of a raw text (see :func:`candidates_of_mention_free`)."""
+    return candidates_of_mention_free(mention_free(url_free(text)))
 
 
 @cache

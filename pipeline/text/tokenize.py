@@ -2,8 +2,9 @@
 
 1. Unicode NFKC, then lower case, then the final sigma ς folded to σ;
 2. URLs (``http://``, ``https://``, ``www.`` up to ASCII white space) removed;
-3. ``@mentions`` collected and removed from the text; ``#hashtags`` collected, and ``#`` is a
-   separator, so ``#coffee`` also yields the word ``coffee``;
+3. ``@mentions`` (word characters with inner ``.`` or ``-``) collected and removed from the text;
+   ``#hashtags`` with a letter collected, and ``#`` is a separator, so ``#coffee`` also yields the
+   word ``coffee``; a sigil right after a word character starts neither (e-mail addresses, C#);
 4. candidate tokens: maximal runs of letters, combining marks, numbers, ``_`` and apostrophes
    (' and ’), with apostrophes stripped from both ends (topic terms match on these);
 5. words: candidates with at least one letter, at least 2 and at most 100 code points, not a
@@ -48,8 +49,11 @@ def _class_of(categories: str) -> str:
 WORD_CLASS = _class_of("LMN") + "_"
 _LETTER = re.compile(f"[{_class_of('L')}]")
 _URL = re.compile(r"(?:https?://|www\.)[^" + re.escape(URL_END) + "]*")
-_MENTION = re.compile(f"@([{WORD_CLASS}]+)")
-_HASHTAG = re.compile(f"#([{WORD_CLASS}]+)")
+# The sigil must not follow a word character, so e-mail addresses (bob@example.com) and "C#"
+# are neither mentions nor hashtags; a mention may hold inner dots and hyphens (Bluesky handles
+# like alice.bsky.social), never trailing ones (the full stop after "@bob." ends the sentence).
+_MENTION = re.compile(f"(?<![{WORD_CLASS}])@([{WORD_CLASS}]+(?:[.\\-][{WORD_CLASS}]+)*)")
+_HASHTAG = re.compile(f"(?<![{WORD_CLASS}])#([{WORD_CLASS}]+)")
 _CANDIDATE = re.compile(f"[{WORD_CLASS}{APOSTROPHES}]+")
 
 
@@ -78,7 +82,7 @@ def _strip_text(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     text = _URL.sub(" ", normalize(text))
     mentions = _short_enough(_MENTION.findall(text))
     text = _MENTION.sub(" ", text)
-    hashtags = _short_enough(_HASHTAG.findall(text))
+    hashtags = tuple(tag for tag in _short_enough(_HASHTAG.findall(text)) if _LETTER.search(tag))
     return text, mentions, hashtags
 
 
