@@ -104,6 +104,11 @@ def create_schema(settings: Settings) -> list[str]:
             statements = schema_statements()
             for statement in statements:
                 session.execute(statement)
+            # A setting, so applied on every init: a changed TTL reaches existing keyspaces.
+            session.execute(
+                "ALTER TABLE speed_terms WITH default_time_to_live = "
+                f"{int(settings.speed_terms_ttl_seconds)}"
+            )
     except TrendoffError:
         raise
     except Exception as exc:  # noqa: BLE001 - driver errors become one actionable line

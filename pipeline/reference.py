@@ -14,7 +14,19 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.ingest.model import Post, Rejected
-from pipeline.text import Lexicon, categories_of, load_lexicon, words
+from pipeline.text import Lexicon, categories_of, load_lexicon, tokenize, words
+from pipeline.trending import (
+    TermTally,
+    TopTerm,
+    Trending,
+    TrendParams,
+    buckets_between,
+    rank_top,
+    summed,
+    terms_of,
+    trend_span,
+    trending_of,
+)
 from pipeline.views import SharedWord, floor_time, rank_counts, rank_shared_words
 
 
@@ -77,3 +89,57 @@ def recount(path: str | Path, *, fmt: str = "auto", lexicon_path: Path | None = 
 
     source = open_source("csv", [Path(path)], fmt=fmt)
     return recount_records(source.records(), load_lexicon(lexicon_path))
+
+
+def term_tallies(
+    records: Iterable[Post | Rejected], since: datetime, until: datetime, bucket_seconds: int
+) -> dict[datetime, dict[str, TermTally]]:
+    """Each term's posts and distinct authors per bucket, for posts created in the buckets from
+    that of ``since`` up to ``until``; a post counts once per post id, as everywhere."""
+    first_bucket = floor_time(since, bucket_seconds)
+    tallies: dict[datetime, dict[str, TermTally]] = defaultdict(dict)
+    seen: set[str] = set()
+    for record in records:
+        if isinstance(record, Rejected) or record.post_id in seen:
+            continue
+        seen.add(record.post_id)
+        bucket = floor_time(record.created_at, bucket_seconds)
+        if not first_bucket <= bucket < until:
+            continue
+        terms = tallies[bucket]
+        for term in terms_of(tokenize(record.text)):
+            terms.setdefault(term, TermTally()).add(1, (record.author_handle,))
+    return tallies
+
+
+def trending(
+    records: Iterable[Post | Rejected],
+    params: TrendParams,
+    at: datetime,
+    kind: str = "all",
+    limit: int | None = 20,
+) -> Trending:
+    span = trend_span(at, params)
+    tallies = term_tallies(records, span.baseline_start, span.end, params.bucket_seconds)
+    return trending_of(tallies, span, params, kind, limit)
+
+
+def top_terms(
+    records: Iterable[Post | Rejected],
+    kind: str,
+    since: datetime,
+    until: datetime,
+    bucket_seconds: int,
+    limit: int | None = 20,
+) -> list[TopTerm]:
+    buckets = buckets_between(since, until, bucket_seconds)
+    if not buckets:
+        return []
+    tallies = term_tallies(records, buckets[0], until, bucket_seconds)
+    return rank_top(summed(tallies, kind), kind, limit)
+
+
+def read_records(path: str | Path, *, fmt: str = "auto") -> Iterable[Post | Rejected]:
+    from pipeline.ingest.sources import open_source
+
+    return open_source("csv", [Path(path)], fmt=fmt).records()

@@ -16,8 +16,10 @@ from pipeline.cassandra import build_cluster, require_tables
 from pipeline.errors import TrendoffError
 from pipeline.jobs.batch import STATE_ID, as_utc
 from pipeline.schemas import SLOTS, TABLES
+from pipeline.serving_terms import TermViews
 from pipeline.settings import Settings
 from pipeline.text import Lexicon, load_lexicon
+from pipeline.trending import TopTerm, Trending, TrendParams
 from pipeline.views import (
     EPOCH,
     SharedWord,
@@ -142,6 +144,8 @@ class Serving:
             "SELECT kafka_partition, max_offset, max_append_time, updated_at "
             f"FROM {ks}.job_progress WHERE job = ?"
         )
+
+        self._terms = TermViews(self.session, ks)
 
     def close(self) -> None:
         self._cluster.shutdown()
@@ -310,6 +314,42 @@ class Serving:
         ]
         matches.sort(key=lambda account: (-account.posts, account.handle))
         return matches[:limit]
+
+    # -- trending terms (pipeline/serving_terms.py) ------------------------------------------------
+
+    def trending(
+        self,
+        kind: str = "all",
+        at: datetime | None = None,
+        params: TrendParams | None = None,
+        limit: int | None = 20,
+    ) -> Trending:
+        """Rising terms of ``kind`` (hashtag, mention, word or all) in the window ending with the
+        bucket of ``at`` (default now), scored against the baseline before it."""
+        return self._terms.trending(
+            self.snapshot(),
+            params or self.settings.trend_params(),
+            at or datetime.now(UTC),
+            kind,
+            limit,
+        )
+
+    def top_terms(
+        self, kind: str, since: datetime, until: datetime, limit: int | None = 20
+    ) -> list[TopTerm]:
+        """Leaderboard of ``kind``: posts and distinct authors per term, created in the buckets
+        from that of ``since`` up to ``until``."""
+        return self._terms.top(
+            self.snapshot(), since, until, self.settings.trend_bucket_seconds, kind, limit
+        )
+
+    def term_timeline(
+        self, term: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, int]]:
+        """One term's posts per bucket, every bucket from that of ``since`` up to ``until``."""
+        return self._terms.timeline(
+            self.snapshot(), term, since, until, self.settings.trend_bucket_seconds
+        )
 
     def pipeline_status(self, runs: int = 10) -> dict[str, object]:
         snapshot = self.snapshot()

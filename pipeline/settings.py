@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from pipeline.trending import TrendParams
 
 # Keyspace names allow letters, digits and underscores only (48 characters at most); the namespace
 # becomes the keyspace name, so it follows that rule, which also keeps it a valid topic prefix.
@@ -145,6 +149,38 @@ class Settings(BaseSettings):
         "views moving while a large backlog is worked off.",
     )
 
+    # Trending terms (docs/trending.md)
+    trend_bucket_seconds: int = Field(
+        300,
+        ge=60,
+        description="Event-time bucket of the term counts: posts are tallied per term and "
+        "created_at floored to this many seconds. Windows and baselines are multiples of it.",
+    )
+    trend_window_seconds: int = Field(
+        3600, ge=60, description="Trending window: how far back 'now' reaches."
+    )
+    trend_baseline_seconds: int = Field(
+        86400,
+        ge=60,
+        description="Baseline before the window whose rate gives a term's expected count.",
+    )
+    trend_min_count: int = Field(
+        5, ge=1, description="Fewest posts in the window for a term to trend."
+    )
+    trend_min_authors: int = Field(
+        3,
+        ge=1,
+        description="Fewest distinct authors in the window for a term to trend (one account "
+        "cannot make a trend).",
+    )
+    trend_min_score: float = Field(3.0, description="Lowest burst score listed as trending.")
+    speed_terms_ttl_seconds: int = Field(
+        2 * 86400,
+        ge=3600,
+        description="Speed term rows expire after this long; the batch layer has long covered "
+        "them (it runs every 15 min by default). Keep it above the batch interval.",
+    )
+
     # Sources and app
     x_bearer_token: SecretStr | None = Field(
         None, description="X API v2 bearer token for the live sources. Never logged."
@@ -219,6 +255,29 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().strip():
             raise ValueError("is empty: unset it to allow refreshes without a token, or set one")
         return value
+
+    @model_validator(mode="after")
+    def _check_trend_lengths(self) -> Settings:
+        # TrendParams repeats the check for CLI overrides; failing here names the settings.
+        for name in ("trend_window_seconds", "trend_baseline_seconds"):
+            if getattr(self, name) % self.trend_bucket_seconds:
+                raise ValueError(
+                    f"{name} must be a multiple of trend_bucket_seconds "
+                    f"({self.trend_bucket_seconds})"
+                )
+        return self
+
+    def trend_params(self) -> TrendParams:
+        from pipeline.trending import TrendParams
+
+        return TrendParams(
+            bucket_seconds=self.trend_bucket_seconds,
+            window=timedelta(seconds=self.trend_window_seconds),
+            baseline=timedelta(seconds=self.trend_baseline_seconds),
+            min_count=self.trend_min_count,
+            min_authors=self.trend_min_authors,
+            min_score=self.trend_min_score,
+        )
 
     @model_validator(mode="after")
     def _resolve_state_dir(self) -> Settings:

@@ -12,32 +12,56 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipeline.text import Lexicon
-from pipeline.text.spark_tokens import candidate_tokens, words_of_candidates_column
+from pipeline.text.spark_tokens import (
+    candidates_of_mention_free,
+    hashtags_of_mention_free,
+    mention_free,
+    mentions_of_url_free,
+    url_free,
+    words_of_candidates_column,
+)
 from pipeline.text.spark_topics import categories_of_candidates
+from pipeline.trending import SIGILS, TERM_SEPARATOR, TERMS_PER_CHUNK
 from pipeline.views import VOCABULARY_CHUNKS, VOCABULARY_SEPARATOR
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 # Views are keyed by the account's handle: it is what people pick and what the recount reads.
 AUTHOR = "author_handle"
 
 
 def with_terms(posts: DataFrame, lexicon: Lexicon) -> DataFrame:
-    """``posts`` with the ``text`` column replaced by its ``words`` and topic ``categories``.
+    """``posts`` with the ``text`` column replaced by its ``words``, topic ``categories`` and
+    trending ``terms`` (distinct words, ``#hashtags`` and ``@mentions``).
 
-    The text is normalised and split into candidate tokens once (the costly part: NFKC and three
-    regular expressions); words and categories both derive from the candidates. Persist the
-    result when several views read it. (Spark keeps the two projections apart rather than
-    inlining the candidates twice: it does not collapse projections that would repeat an
+    The text is normalised once (the costly part: NFKC and regular expressions); mentions,
+    hashtags and candidate tokens derive from it, words and categories from the candidates.
+    Persist the result when several views read it. (Spark keeps the projections apart rather
+    than inlining an expression twice: it does not collapse projections that would repeat an
     expensive expression.)"""
     from pyspark.sql import functions as F
 
+    def with_sigil(sigil: str, tokens: Column) -> Column:
+        return F.transform(tokens, lambda token: F.concat(F.lit(sigil), token))
+
     return (
-        posts.withColumn("candidates", candidate_tokens(F.col("text")))
+        posts.withColumn("url_free", url_free(F.col("text")))
+        .withColumn("mention_free", mention_free(F.col("url_free")))
+        .withColumn("candidates", candidates_of_mention_free(F.col("mention_free")))
         .withColumn("words", words_of_candidates_column())
         .withColumn("categories", categories_of_candidates(F.col("candidates"), lexicon))
-        .drop("candidates", "text")
+        .withColumn(
+            "terms",
+            F.array_distinct(
+                F.concat(
+                    F.col("words"),
+                    with_sigil(SIGILS["hashtag"], hashtags_of_mention_free(F.col("mention_free"))),
+                    with_sigil(SIGILS["mention"], mentions_of_url_free(F.col("url_free"))),
+                )
+            ),
+        )
+        .drop("url_free", "mention_free", "candidates", "text")
     )
 
 
@@ -113,4 +137,66 @@ def account_activity(posts: DataFrame, keys: list[str]) -> DataFrame:
             F.max("created_at").alias("last_post"),
         )
         .withColumn("bucket", F.lit(0))
+    )
+
+
+def event_bucket(created_at: Column, bucket_seconds: int) -> Column:
+    """``created_at`` floored to the trending bucket (pipeline.views.floor_time's twin)."""
+    from pyspark.sql import functions as F
+
+    seconds = F.floor(F.unix_micros(created_at) / F.lit(1_000_000 * bucket_seconds))
+    return F.timestamp_seconds(seconds * F.lit(bucket_seconds))
+
+
+def packed_terms(terms: DataFrame, keys: list[str], bucket_seconds: int) -> DataFrame:
+    """``bucket``, keys…, ``chunk``, ``terms``, ``posts``, ``authors``: each term's posts and
+    distinct authors per event-time bucket (``terms`` from :func:`with_terms`), packed as
+    :func:`pipeline.trending.unpack_terms` reads them, :data:`TERMS_PER_CHUNK` terms a row.
+
+    Two shuffles: one to tally (bucket, keys, term), one to gather a bucket's tallies, which are
+    then sliced into chunks in place (no sort, no window function)."""
+    from pyspark.sql import functions as F
+
+    per_term = (
+        terms.select(
+            event_bucket(F.col("created_at"), bucket_seconds).alias("bucket"),
+            *keys,
+            F.col(AUTHOR).alias("author"),
+            F.explode("terms").alias("term"),
+        )
+        .groupBy("bucket", *keys, "term")
+        .agg(
+            F.count(F.lit(1)).alias("posts"),
+            F.array_sort(F.collect_set("author")).alias("authors"),
+        )
+    )
+    per_bucket = per_term.groupBy("bucket", *keys).agg(
+        F.collect_list(F.struct("term", "posts", "authors")).alias("entries")
+    )
+    chunks = per_bucket.select(
+        "bucket",
+        *keys,
+        "entries",
+        F.explode(
+            F.sequence(F.lit(0), F.ceil(F.size("entries") / F.lit(TERMS_PER_CHUNK)).cast("int") - 1)
+        ).alias("chunk"),
+    ).select(
+        "bucket",
+        *keys,
+        "chunk",
+        F.slice(
+            "entries", F.col("chunk") * F.lit(TERMS_PER_CHUNK) + F.lit(1), F.lit(TERMS_PER_CHUNK)
+        ).alias("part"),
+    )
+    return chunks.select(
+        "bucket",
+        *keys,
+        "chunk",
+        F.array_join(F.transform("part", lambda entry: entry["term"]), TERM_SEPARATOR).alias(
+            "terms"
+        ),
+        F.array_join(
+            F.transform("part", lambda entry: entry["posts"].cast("string")), TERM_SEPARATOR
+        ).alias("posts"),
+        F.to_json(F.transform("part", lambda entry: entry["authors"])).alias("authors"),
     )

@@ -23,6 +23,7 @@ from pipeline.cassandra import build_cluster, require_tables
 from pipeline.errors import TrendoffError
 from pipeline.jobs.aggregates import (
     account_activity,
+    packed_terms,
     packed_vocabulary,
     topic_posts,
     with_terms,
@@ -226,6 +227,7 @@ def run_once(
                 ("batch_vocab", packed_vocabulary(word_uses(terms, []), [])),
                 ("batch_topics", topic_posts(terms, [])),
                 ("batch_accounts", account_activity(terms, [])),
+                ("batch_terms", packed_terms(terms, [], settings.trend_bucket_seconds)),
             ):
                 log.update("running", f"writing {view}_{slot}", slot=slot, high_water=high_water)
                 frame = frame.persist()

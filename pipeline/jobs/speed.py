@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.jobs.aggregates import (
     account_activity,
+    packed_terms,
     packed_vocabulary,
     topic_posts,
     with_terms,
@@ -68,6 +69,10 @@ def handle_micro_batch(
         laps.lap("topics")
         write_table(account_activity(terms, SPEED_KEYS), settings, "speed_accounts")
         laps.lap("accounts")
+        write_table(
+            packed_terms(terms, SPEED_KEYS, settings.trend_bucket_seconds), settings, "speed_terms"
+        )
+        laps.lap("terms")
         progress.save(reached, micro_batch)
         laps.lap("progress")
         logger.info(

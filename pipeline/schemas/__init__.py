@@ -1,15 +1,16 @@
 """Schemas: the Avro post record and the Cassandra CQL applied by `trendoff init`."""
 
-# Every table of cql/001_lambda.cql: what the jobs and serving check for before they start.
+# Every table of cql/*.cql: what the jobs and serving check for before they start.
 SLOTS = (0, 1)
 # The batch views; each exists once per slot, as ``<view>_<slot>``.
-BATCH_VIEWS = ("batch_vocab", "batch_topics", "batch_accounts")
+BATCH_VIEWS = ("batch_vocab", "batch_topics", "batch_accounts", "batch_terms")
 TABLES = (
     "posts",
     "job_progress",
     "speed_vocab",
     "speed_topics",
     "speed_accounts",
+    "speed_terms",
     *(f"{view}_{slot}" for view in BATCH_VIEWS for slot in SLOTS),
     "batch_state",
     "batch_runs",
