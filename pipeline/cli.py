@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from pipeline.cli_terms import add_term_views
 from pipeline.errors import TrendoffError
 from pipeline.logs import configure_logging
 from pipeline.runner import DEFAULT_SOURCE
@@ -408,6 +409,7 @@ def _add_view_commands(
     for target in targets:
         target.add_argument("--json", action="store_true", help="machine-readable output")
         target.set_defaults(handler=handler)
+    add_term_views(views, with_file=with_file)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,8 +2,9 @@
 
 One scenario on the real stack walks the states in order — speed only, mixed (batch over the first
 part, speed over the rest), a batch while posts flow, kill -9 of the speed and master jobs
-mid-stream, a batch killed mid-write, batch only — and after each compares every topic category
-and shared words for 20 random account pairs with the reference recount.
+mid-stream, a batch killed mid-write, batch only — and after each compares every topic category,
+shared words for 20 random account pairs, every trending term of the newest day (counts, distinct
+authors, scores, sparklines) and the hashtag and mention leaderboards with the reference recount.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from pipeline import reference
 from pipeline.cassandra import connect
 from pipeline.ingest.producer import produce
 from pipeline.ingest.sources import open_source
@@ -29,6 +32,7 @@ from pipeline.reference import Recount, recount_records
 from pipeline.serving import Serving
 from pipeline.settings import Settings
 from pipeline.text import load_lexicon
+from pipeline.trending import TrendParams
 from tests.conftest import DEV_TWEETS
 
 pytestmark = pytest.mark.integration
@@ -130,8 +134,27 @@ def send(settings: Settings, records: list) -> None:
     assert summary.produced + sum(summary.rejected.values()) == len(records)
 
 
-def assert_exact(settings: Settings, truth: Recount, pairs: list[tuple[str, str]]) -> None:
+# Loose guards list every term of the window, so the comparison covers counts, distinct authors
+# united across layers, expected counts, scores, order and sparklines of thousands of terms.
+EVERY_TERM = TrendParams(
+    window=timedelta(days=1), baseline=timedelta(days=7), min_count=1, min_authors=1, min_score=-1e9
+)
+
+
+def assert_exact(
+    settings: Settings, truth: Recount, pairs: list[tuple[str, str]], records: list
+) -> None:
+    newest = max(record.created_at for record in records if hasattr(record, "created_at"))
+    week_before = newest - timedelta(days=7)
     with Serving(settings) as serving:
+        served_trending = serving.trending("all", newest, EVERY_TERM, limit=None)
+        expected_trending = reference.trending(records, EVERY_TERM, newest, "all", limit=None)
+        assert len(expected_trending.terms) > 100
+        assert served_trending == expected_trending
+        for kind in ("hashtag", "mention"):
+            assert serving.top_terms(kind, week_before, newest, limit=50) == reference.top_terms(
+                records, kind, week_before, newest, settings.trend_bucket_seconds, limit=50
+            )
         assert serving.topic_totals() == truth.topic_totals()
         for a, b in pairs:
             assert serving.shared_words(a, b, 20) == truth.shared_words(a, b, 20), (a, b)
@@ -154,9 +177,10 @@ def test_query_equals_recount_in_every_state(lambda_settings: Settings, records,
     # Speed only: no batch has run.
     send(settings, parts[0])
     drain(settings, "speed", "master")
-    truth = recount_records(parts[0], lexicon)
+    sent = parts[0]
+    truth = recount_records(sent, lexicon)
     pairs = pick_pairs(truth, seed=1)
-    assert_exact(settings, truth, pairs)
+    assert_exact(settings, truth, pairs, sent)
 
     # Mixed: batch over the first part, speed over the second.
     time.sleep(2 * settings.ingest_window_seconds + 2)
@@ -165,8 +189,9 @@ def test_query_equals_recount_in_every_state(lambda_settings: Settings, records,
     assert first.posts_counted == truth.posts
     send(settings, parts[1])
     drain(settings, "speed", "master")
-    truth = recount_records(parts[0] + parts[1], lexicon)
-    assert_exact(settings, truth, pairs)
+    sent = parts[0] + parts[1]
+    truth = recount_records(sent, lexicon)
+    assert_exact(settings, truth, pairs, sent)
 
     # A batch run while posts still flow, and kill -9 of the speed job mid-stream.
     sender = threading.Thread(target=send, args=(settings, parts[2]))
@@ -176,9 +201,10 @@ def test_query_equals_recount_in_every_state(lambda_settings: Settings, records,
     assert during.status == "succeeded"
     kill_mid_stream(settings, "speed")
     kill_mid_stream(settings, "master")
-    truth = recount_records(records, lexicon)
+    sent = records
+    truth = recount_records(sent, lexicon)
     pairs = pick_pairs(truth, seed=2)
-    assert_exact(settings, truth, pairs)
+    assert_exact(settings, truth, pairs, sent)
 
     # A batch killed mid-write: the old slot keeps serving, exactly; the rerun completes.
     time.sleep(2 * settings.ingest_window_seconds + 2)
@@ -197,13 +223,13 @@ def test_query_equals_recount_in_every_state(lambda_settings: Settings, records,
             time.sleep(0.2)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
-    assert_exact(settings, truth, pairs)
+    assert_exact(settings, truth, pairs, sent)
 
     # Batch only: the rerun covers every post; speed rows are all below the new mark.
     final = batch.run_once(settings, spark=spark)
     assert final.status == "succeeded"
     assert final.posts_counted == truth.posts
-    assert_exact(settings, truth, pairs)
+    assert_exact(settings, truth, pairs, sent)
     with Serving(settings) as serving:
         status = serving.pipeline_status()
     statuses = [run["status"] for run in status["runs"]]
