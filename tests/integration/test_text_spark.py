@@ -26,6 +26,9 @@ FRAGMENTS = [
     "https://t.co/x", "http://a.b/c?d=1", "www.example.com/p", "@user_1", "#coffee", "#Red",
     " ", "  ", "\n", "'", "’", "''", "Red Bull", "coffee", "ΣΟΦΟΣ", "İ", "ﬁ", "７", "e\u0301",
     "кофе", "7 up", "#", "@", "don't", "l’eau",
+    # Mention and hashtag edges: e-mail addresses, dotted handles, C#, numeric tags, entities.
+    "bob@example.com", "@alice.bsky.social", "@bob.", "@a-b-", "c#", "#2016", "&#39;", "x#y",
+    ".", "-",
     # Around the token length cap, before and after NFKC (U+3300 becomes four code points).
     "a" * 99 + "b", "a" * 100 + "b", "\u3300" * 25, "\u3300" * 26, "#" + "h" * 101, "@" + "m" * 101,
 ]  # fmt: skip
@@ -110,6 +113,9 @@ def test_regression_corpus(spark) -> None:
         "w" * 100 + " kept", "w" * 101 + " dropped", "\u3300" * 25, "\u3300" * 26 + " tail",
         "\ufdfa" * 30, "#" + "t" * 100 + " #" + "u" * 101, "@" + "n" * 100 + " @" + "o" * 101,
         "coffee " + "\u3300" * 20_000,
+        # Mentions and hashtags: e-mail addresses and C# are neither; handles keep inner dots.
+        "mail bob@example.com or @alice.bsky.social.", "C# and #2016 &#39; #tag2016 x#y",
+        "@bob- @a-b.c_d @.x @ü.ñ",
     ]  # fmt: skip
     assert spark_results(spark, texts, lexicon) == reference_results(texts, lexicon)
 
@@ -139,3 +145,21 @@ def test_spark_equals_reference_on_generated_text(spark, texts_strategy) -> None
             assert got == expected, repr(text)
 
     check()
+
+
+def test_trending_terms_column_equals_the_reference_terms(spark) -> None:
+    """The jobs' ``terms`` column (words, #hashtags, @mentions, each once) is terms_of's twin."""
+    from pipeline.jobs.aggregates import with_terms
+    from pipeline.trending import terms_of
+
+    texts = [
+        *FRAGMENTS,
+        "#Coffee coffee @Bob. COFFEE again #coffee mail bob@example.com",
+        "@alice.bsky.social likes #tea and #TEA and tea",
+        "",
+    ]
+    frame = spark.createDataFrame(list(enumerate(texts)), "i long, text string")
+    rows = with_terms(frame, load_lexicon()).select("i", "terms").collect()
+    served = {row.i: set(row.terms) for row in rows}
+    assert all(len(row.terms) == len(set(row.terms)) for row in rows)
+    assert served == {i: terms_of(tokenize(text)) for i, text in enumerate(texts)}
