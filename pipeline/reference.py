@@ -27,7 +27,14 @@ from pipeline.trending import (
     trend_span,
     trending_of,
 )
-from pipeline.views import SharedWord, floor_time, rank_counts, rank_shared_words
+from pipeline.views import (
+    AccountTally,
+    SharedWord,
+    floor_time,
+    rank_counts,
+    rank_shared_words,
+    resolve_account,
+)
 
 
 @dataclass
@@ -38,6 +45,7 @@ class Recount:
         default_factory=lambda: defaultdict(Counter)
     )
     posts_by_author: Counter[str] = field(default_factory=Counter)
+    accounts: dict[str, AccountTally] = field(default_factory=dict)
     posts: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     _seen: set[str] = field(default_factory=set)
@@ -47,16 +55,24 @@ class Recount:
             return
         self._seen.add(post.post_id)
         self.posts += 1
-        author = post.author_handle
+        author = post.author_id
+        self.accounts.setdefault(author, AccountTally()).add(
+            1, post.created_at, post.created_at, post.author_handle
+        )
         self.posts_by_author[author] += 1
         self.words_by_author[author].update(words(post.text))
         minute = floor_time(post.created_at, 60)
         for category in categories_of(post.text, self.lexicon):
             self.topic_minutes[category][minute] += 1
 
+    def resolve(self, name: str) -> str:
+        """The author id a handle or id stands for, as serving resolves it."""
+        return resolve_account(name, {key: tally.handle for key, tally in self.accounts.items()})
+
     def shared_words(
         self, a: str, b: str, limit: int | None = 20, by: str = "both"
     ) -> list[SharedWord]:
+        a, b = self.resolve(a), self.resolve(b)
         return rank_shared_words(
             self.words_by_author.get(a, Counter()),
             self.words_by_author.get(b, Counter()),
@@ -65,7 +81,7 @@ class Recount:
         )
 
     def account_words(self, author: str, limit: int = 20) -> list[tuple[str, int]]:
-        return rank_counts(self.words_by_author.get(author, Counter()), limit)
+        return rank_counts(self.words_by_author.get(self.resolve(author), Counter()), limit)
 
     def topic_totals(self) -> dict[str, int]:
         return {
@@ -108,7 +124,7 @@ def term_tallies(
             continue
         terms = tallies[bucket]
         for term in terms_of(tokenize(record.text)):
-            terms.setdefault(term, TermTally()).add(1, (record.author_handle,))
+            terms.setdefault(term, TermTally()).add(1, (record.author_id,))
     return tallies
 
 

@@ -22,11 +22,13 @@ from pipeline.text import Lexicon, load_lexicon
 from pipeline.trending import TopTerm, Trending, TrendParams
 from pipeline.views import (
     EPOCH,
+    AccountTally,
     SharedWord,
     bucket_series,
     merge_counts,
     rank_counts,
     rank_shared_words,
+    resolve_account,
     unpack_vocabulary,
 )
 
@@ -42,6 +44,7 @@ class Account:
     posts: int
     first_post: datetime | None
     last_post: datetime | None
+    author_id: str
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -111,7 +114,7 @@ class Serving:
         }
         self._batch_accounts = {
             slot: prepare(
-                "SELECT author, posts, first_post, last_post "
+                "SELECT author, posts, first_post, last_post, handle "
                 f"FROM {ks}.batch_accounts_{slot} WHERE bucket = 0"
             )
             for slot in SLOTS
@@ -125,7 +128,8 @@ class Serving:
             "WHERE category = ? AND window_start >= ?"
         )
         self._speed_accounts = prepare(
-            f"SELECT window_start, author, posts, first_post, last_post FROM {ks}.speed_accounts "
+            "SELECT window_start, author, posts, first_post, last_post, handle "
+            f"FROM {ks}.speed_accounts "
             "WHERE bucket = 0 AND window_start >= ?"
         )
         self._runs = prepare(
@@ -212,8 +216,9 @@ class Serving:
     # -- queries -------------------------------------------------------------------------------
 
     def word_counts(self, author: str) -> dict[str, int]:
-        """Every word of one account with its merged count (the distinctive-words input)."""
-        return self._word_counts(author, self.snapshot())
+        """Every word of one account (handle or id) with its merged count (the
+        distinctive-words input)."""
+        return self._word_counts(self.resolve([author])[0], self.snapshot())
 
     def newest_post(self) -> datetime | None:
         """created_at of the newest counted post: the app's freshness badge and replay clock."""
@@ -254,11 +259,11 @@ class Serving:
     ) -> list[SharedWord]:
         """Words both use (all of them when ``limit`` is None), ranked as
         :func:`pipeline.views.rank_shared_words` says."""
-        counts_a, counts_b = self._word_counts_of([a, b], self.snapshot())
+        counts_a, counts_b = self._word_counts_of(self.resolve([a, b]), self.snapshot())
         return rank_shared_words(counts_a, counts_b, limit, by)
 
     def account_words(self, author: str, limit: int = 20) -> list[tuple[str, int]]:
-        return rank_counts(self._word_counts(author, self.snapshot()), limit)
+        return rank_counts(self.word_counts(author), limit)
 
     def topic_totals(self) -> dict[str, int]:
         snapshot = self.snapshot()
@@ -287,33 +292,42 @@ class Serving:
             for category in categories
         }
 
-    def accounts(self, search: str = "", limit: int = 50) -> list[Account]:
+    def account_tallies(self) -> dict[str, AccountTally]:
+        """Every account's merged posts, first and last post and newest handle, by author id."""
         snapshot = self.snapshot()
-        posts: dict[str, int] = {}
-        first: dict[str, datetime] = {}
-        last: dict[str, datetime] = {}
+        tallies: dict[str, AccountTally] = {}
 
-        def absorb(author: str, count: int, first_post: Any, last_post: Any) -> None:
-            posts[author] = posts.get(author, 0) + count
-            for store, moment, pick in ((first, first_post, min), (last, last_post, max)):
-                moment = as_utc(moment)
-                if moment is not None:
-                    store[author] = pick(store.get(author, moment), moment)
+        def absorb(row: Any) -> None:
+            tallies.setdefault(row.author, AccountTally()).add(
+                row.posts, as_utc(row.first_post), as_utc(row.last_post), row.handle
+            )
 
         if snapshot.slot is not None:
             for row in self.session.execute(self._batch_accounts[snapshot.slot]):
-                absorb(row.author, row.posts, row.first_post, row.last_post)
+                absorb(row)
         for row in self.session.execute(self._speed_accounts, (self._speed_from(snapshot),)):
             if snapshot.high_water is None or as_utc(row.window_start) >= snapshot.high_water:  # type: ignore[operator]
-                absorb(row.author, row.posts, row.first_post, row.last_post)
+                absorb(row)
+        return tallies
+
+    def accounts(self, search: str = "", limit: int = 50) -> list[Account]:
+        """Accounts whose handle or id holds ``search`` (any case), busiest first."""
         needle = search.casefold()
-        matches = [
-            Account(handle, count, first.get(handle), last.get(handle))
-            for handle, count in posts.items()
-            if needle in handle.casefold()
-        ]
-        matches.sort(key=lambda account: (-account.posts, account.handle))
+        matches = []
+        for author_id, tally in self.account_tallies().items():
+            # Rows written before views carried handles show the key, which was the handle.
+            handle = tally.handle or author_id
+            if needle in handle.casefold() or needle in author_id.casefold():
+                matches.append(
+                    Account(handle, tally.posts, tally.first_post, tally.last_post, author_id)
+                )
+        matches.sort(key=lambda account: (-account.posts, account.handle, account.author_id))
         return matches[:limit]
+
+    def resolve(self, names: list[str]) -> list[str]:
+        """The author ids that handles or ids stand for (see :func:`resolve_account`)."""
+        handles = {key: tally.handle for key, tally in self.account_tallies().items()}
+        return [resolve_account(name, handles) for name in names]
 
     # -- trending terms (pipeline/serving_terms.py) ------------------------------------------------
 

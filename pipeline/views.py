@@ -82,6 +82,47 @@ def merge_counts(
     return {key: count for key, count in merged.items() if count}
 
 
+@dataclass
+class AccountTally:
+    """One account's posts, first and last post times, and its handle: the handle of its newest
+    post (ties: the greater handle), so a renamed account shows its new name and keeps its
+    history, which is keyed by the author id (a Bluesky DID never changes; a handle may)."""
+
+    posts: int = 0
+    first_post: datetime | None = None
+    last_post: datetime | None = None
+    handle: str | None = None
+
+    def add(
+        self,
+        posts: int,
+        first_post: datetime | None,
+        last_post: datetime | None,
+        handle: str | None,
+    ) -> None:
+        """Absorb a row (or a post: posts 1, first = last = its time) of the same account."""
+        self.posts += posts
+        if first_post is not None:
+            self.first_post = min(self.first_post or first_post, first_post)
+        if handle is not None and (
+            self.handle is None
+            or (last_post or EPOCH, handle) > (self.last_post or EPOCH, self.handle)
+        ):
+            self.handle = handle
+        if last_post is not None:
+            self.last_post = max(self.last_post or last_post, last_post)
+
+
+def resolve_account(name: str, handles: Mapping[str, str | None]) -> str:
+    """The account key (author id) that ``name`` means, given ``{author id: handle}``: ``name``
+    itself when it is a key, else the key whose handle it is (several: the smallest key), else
+    ``name`` unchanged (an unknown account, which has no posts)."""
+    if name in handles:
+        return name
+    owners = sorted(key for key, handle in handles.items() if handle == name)
+    return owners[0] if owners else name
+
+
 # The batch slot stores each account's vocabulary packed into a few rows (see
 # ``pipeline.jobs.aggregates.packed_vocabulary``): two aligned lists, words and their counts, each
 # joined by a newline. Words never hold white space (they are runs of letters, marks, digits,

@@ -27,8 +27,9 @@ from pipeline.views import VOCABULARY_CHUNKS, VOCABULARY_SEPARATOR
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-# Views are keyed by the account's handle: it is what people pick and what the recount reads.
-AUTHOR = "author_handle"
+# Views are keyed by the author id, which a source keeps when an account renames itself (a Bluesky
+# DID; X's user id; a file without ids uses the handle). Account rows carry the newest handle.
+AUTHOR = "author_id"
 
 
 def with_terms(posts: DataFrame, lexicon: Lexicon) -> DataFrame:
@@ -126,7 +127,9 @@ def topic_posts(terms: DataFrame, keys: list[str]) -> DataFrame:
 
 
 def account_activity(posts: DataFrame, keys: list[str]) -> DataFrame:
-    """``bucket``, keys…, ``author``, ``posts``, ``first_post``, ``last_post`` per account."""
+    """``bucket``, keys…, ``author``, ``posts``, ``first_post``, ``last_post``, ``handle`` per
+    account; ``handle`` is that of the newest post (ties: the greater handle), the rule of
+    :class:`pipeline.views.AccountTally`."""
     from pyspark.sql import functions as F
 
     return (
@@ -135,6 +138,7 @@ def account_activity(posts: DataFrame, keys: list[str]) -> DataFrame:
             F.count(F.lit(1)).alias("posts"),
             F.min("created_at").alias("first_post"),
             F.max("created_at").alias("last_post"),
+            F.max_by("author_handle", F.struct("created_at", "author_handle")).alias("handle"),
         )
         .withColumn("bucket", F.lit(0))
     )

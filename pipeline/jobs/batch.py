@@ -216,7 +216,7 @@ def run_once(
             spark.read.format(CASSANDRA_FORMAT)
             .options(keyspace=settings.keyspace, table="posts")
             .load()
-            .select("author_handle", "text", "created_at", "append_time")
+            .select("author_id", "author_handle", "text", "created_at", "append_time")
             .where(F.col("append_time") < F.lit(high_water))
         )
         terms = with_terms(posts, lexicon).persist()

@@ -150,6 +150,6 @@ def test_restarts_resume_exactly_and_the_jobs_serve_both_schema_versions(
     truth = recount_records([*old_posts, *new_posts], load_lexicon())
     with Serving(settings) as serving:
         assert serving.topic_totals() == truth.topic_totals()
-        served = {account.handle: account.posts for account in serving.accounts(limit=10**6)}
+        served = {account.author_id: account.posts for account in serving.accounts(limit=10**6)}
     assert served == dict(truth.posts_by_author)
     assert sum(served.values()) == len(old_posts) + len(stream.expected_post_ids)

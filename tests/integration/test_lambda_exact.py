@@ -158,7 +158,7 @@ def assert_exact(
         assert serving.topic_totals() == truth.topic_totals()
         for a, b in pairs:
             assert serving.shared_words(a, b, 20) == truth.shared_words(a, b, 20), (a, b)
-        served = {account.handle: account.posts for account in serving.accounts(limit=10**6)}
+        served = {account.author_id: account.posts for account in serving.accounts(limit=10**6)}
     assert served == dict(truth.posts_by_author)
 
 

@@ -138,3 +138,29 @@ def test_unpack_vocabulary_joins_aligned_chunks() -> None:
 def test_unpack_vocabulary_refuses_misaligned_rows() -> None:
     with pytest.raises(ValueError, match="2 words but 1 counts"):
         unpack_vocabulary([("coffee\ntea", "3")])
+
+
+def test_an_account_shows_the_handle_of_its_newest_post() -> None:
+    from pipeline.views import AccountTally
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    tally = AccountTally()
+    tally.add(3, t0 + timedelta(hours=1), t0 + timedelta(hours=5), "new")  # the speed row
+    tally.add(7, t0, t0 + timedelta(hours=2), "old")  # the batch row, read second
+    tally.add(1, None, None, None)  # a row written before rows carried handles
+    assert (tally.posts, tally.first_post, tally.last_post) == (11, t0, t0 + timedelta(hours=5))
+    assert tally.handle == "new"
+    tied = AccountTally()
+    tied.add(1, t0, t0, "b")
+    tied.add(1, t0, t0, "a")
+    assert tied.handle == "b"
+
+
+def test_names_resolve_to_author_ids() -> None:
+    from pipeline.views import resolve_account
+
+    handles = {"did:plc:1": "alice.bsky.social", "did:plc:2": "bob.bsky.social", "carol": None}
+    assert resolve_account("did:plc:2", handles) == "did:plc:2"
+    assert resolve_account("alice.bsky.social", handles) == "did:plc:1"
+    assert resolve_account("carol", handles) == "carol"
+    assert resolve_account("nobody", handles) == "nobody"
