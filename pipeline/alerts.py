@@ -40,8 +40,6 @@ SENT, NOT_CONFIGURED, SENDING = "sent", "not configured", "sending"
 HISTORY_DAYS = 30
 # A claim outlives its window by far: a week, or two windows when the window is longer.
 MIN_CLAIM_TTL = timedelta(days=7)
-# HTTP answers worth another attempt: the receiver is busy or failing, not refusing the message.
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 # -- pure rules ----------------------------------------------------------------------------------
@@ -90,6 +88,12 @@ def webhook_host(url: str) -> str:
 def backoff_delays(retries: int, base_seconds: float) -> list[float]:
     """Pauses before each retry: base, 2 x base, 4 x base ..."""
     return [base_seconds * 2**n for n in range(retries)]
+
+
+def retry_worthy(status: int) -> bool:
+    """HTTP answers worth another attempt: the receiver is slow, busy or failing (408, 429,
+    5xx), not refusing the message (a 404 from a deleted hook will not heal)."""
+    return status in (408, 429) or status >= 500
 
 
 def _ms(moment: datetime) -> datetime:
@@ -329,7 +333,7 @@ class WebhookSender:
                 answer.read(65536)
             return False, None
         except urllib.error.HTTPError as exc:
-            return exc.code in RETRY_STATUSES, f"HTTP {exc.code}"
+            return retry_worthy(exc.code), f"HTTP {exc.code}"
         except TimeoutError:
             return True, f"no answer within {self.timeout_seconds:g} s"
         except urllib.error.URLError as exc:

@@ -195,7 +195,7 @@ class Settings(BaseSettings):
         2,
         ge=0,
         description="Webhook attempts after a failed first one (time-outs, connection errors, "
-        "HTTP 5xx and 429), 1 s, 2 s, 4 s ... apart.",
+        "HTTP 408, 429 and 5xx), 1 s, 2 s, 4 s ... apart.",
     )
     speed_terms_ttl_seconds: int = Field(
         2 * 86400,

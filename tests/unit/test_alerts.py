@@ -18,6 +18,7 @@ from pipeline.alerts import (
     backoff_delays,
     check_moment,
     claim_ttl,
+    retry_worthy,
     webhook_host,
 )
 from pipeline.trending import TrendingTerm, TrendParams, trend_span
@@ -134,3 +135,11 @@ def test_alert_settings_defaults_and_webhook_from_environment(make_settings, mon
 def test_webhook_url_must_be_http_or_https(make_settings, bad: str) -> None:
     with pytest.raises(ValidationError, match="alert_webhook_url"):
         make_settings(alert_webhook_url=bad)
+
+
+def test_retry_only_answers_that_may_heal() -> None:
+    assert [
+        code
+        for code in (400, 401, 403, 404, 408, 410, 429, 500, 502, 503, 504)
+        if retry_worthy(code)
+    ] == [408, 429, 500, 502, 503, 504]
