@@ -279,8 +279,11 @@ class WebhookSender:
         timeout_seconds: float,
         retries: int,
         backoff_seconds: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
+        """``sleep`` pauses between attempts; a pause that returns True (as
+        ``threading.Event.wait`` does once its event is set) ends the retries: the process is
+        stopping."""
         self._url = url
         self.timeout_seconds = timeout_seconds
         self.delays = backoff_delays(retries, backoff_seconds)
@@ -313,7 +316,9 @@ class WebhookSender:
                 reason,
                 self.delays[attempt - 1],
             )
-            self._sleep(self.delays[attempt - 1])
+            if self._sleep(self.delays[attempt - 1]) is True:
+                reason += "; stopping before the next attempt"
+                break
         logger.warning(
             "alert webhook at %s failed after %d attempt(s): %s", self.host, attempt, reason
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 
 from pipeline.alerts import (
@@ -27,12 +28,17 @@ from pipeline.settings import Settings
 logger = logging.getLogger(__name__)
 
 
-def webhook_sender(settings: Settings, *, backoff_seconds: float = 1.0) -> WebhookSender:
+def webhook_sender(
+    settings: Settings, *, backoff_seconds: float = 1.0, stop: threading.Event | None = None
+) -> WebhookSender:
+    """The webhook of the settings; given ``stop``, its retries end once the event is set, so a
+    dead webhook does not hold up the jobs' shutdown."""
     return WebhookSender(
         settings.alert_webhook_url,
         timeout_seconds=settings.alert_webhook_timeout_seconds,
         retries=settings.alert_webhook_retries,
         backoff_seconds=backoff_seconds,
+        sleep=stop.wait if stop is not None else time.sleep,
     )
 
 
@@ -58,9 +64,10 @@ class AlertChecker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def check(self, at: datetime | None = None) -> list[Alert]:
+    def check(self, at: datetime | None = None, stop: threading.Event | None = None) -> list[Alert]:
         """One check at ``at`` (default: :func:`pipeline.alerts.check_moment`); the alerts it
-        fired, each with its webhook outcome."""
+        fired, each with its webhook outcome. Once ``stop`` is set no further alert is claimed
+        (the next check, after a restart, finds them again)."""
         wall_clock = datetime.now(UTC)
         if at is None:
             at = check_moment(self.serving.newest_post(), wall_clock)
@@ -68,6 +75,8 @@ class AlertChecker:
         trending = self.serving.trending("all", at, params, limit=None)
         fired = []
         for term in alert_worthy(trending.terms, self.settings.trend_alert_score):
+            if stop is not None and stop.is_set():
+                break
             alert = Alert.of(term, trending.span, wall_clock)
             if not self.store.record_if_new(alert, claim_ttl(params)):
                 continue
@@ -96,7 +105,7 @@ def run_checks(
     ``first_check_in`` seconds. Failures (Cassandra away, a namespace not initialised yet) are
     logged and retried on the next tick, with a fresh connection."""
     interval = settings.alert_check_seconds
-    sender = sender or webhook_sender(settings)
+    sender = sender or webhook_sender(settings, stop=stop)
     logger.info(
         "alert checker: every %g s, score >= %g, webhook %s",
         interval,
@@ -110,7 +119,7 @@ def run_checks(
         while not stop.is_set():
             try:
                 checker = checker or AlertChecker(settings, sender)
-                checker.check()
+                checker.check(stop=stop)
                 failing = False
             except Exception as exc:  # alerts must never stop the pipeline
                 logger.warning(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -292,3 +293,45 @@ def test_cli_check_and_list(seeded: Settings) -> None:
     assert fired[0]["webhook"] == NOT_CONFIGURED
     assert cli("check", "--at", AT.isoformat()) == []
     assert cli("list", "-n", "5") == fired
+
+
+def test_jobs_application_runs_the_checker_and_stops_cleanly(
+    seeded: Settings, webhook: Webhook, tmp_path
+) -> None:
+    """`trendoff jobs` starts the checker beside the streams: the alert reaches the webhook once,
+    and Ctrl-C still stops the application cleanly."""
+    (tmp_path / "jvm").symlink_to(seeded.state_dir / "jvm")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
+    env.update(
+        TRENDOFF_NAMESPACE=seeded.namespace,
+        TRENDOFF_STATE_DIR=str(tmp_path),
+        TRENDOFF_SPARK_MASTER="local[2]",
+        TRENDOFF_ALERT_CHECK_SECONDS="1",
+        TRENDOFF_ALERT_WEBHOOK_URL=webhook.url,
+    )
+    jobs = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "jobs", "--no-batch"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not webhook.requests:
+            assert jobs.poll() is None, jobs.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "no alert reached the webhook"
+            time.sleep(1)
+        time.sleep(3)  # three more checks: the claim holds
+        jobs.send_signal(signal.SIGINT)
+        _, stderr = jobs.communicate(timeout=60)
+    finally:
+        if jobs.poll() is None:
+            jobs.kill()
+            jobs.wait()
+    assert jobs.returncode == 0, stderr[-3000:]
+    assert len(webhook.requests) == 1
+    assert "#risingtag" in json.loads(webhook.requests[0][2])["text"]
+    assert "alert checker: every 1 s" in stderr
+    assert "SECRETPART" not in stderr
+    assert "alert check failed" not in stderr

@@ -4,6 +4,7 @@ webhook message and what logs may say about the webhook."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -143,3 +144,15 @@ def test_retry_only_answers_that_may_heal() -> None:
         for code in (400, 401, 403, 404, 408, 410, 429, 500, 502, 503, 504)
         if retry_worthy(code)
     ] == [408, 429, 500, 502, 503, 504]
+
+
+def test_a_stopping_process_ends_the_retries() -> None:
+    stop = threading.Event()
+    stop.set()
+    sender = WebhookSender(
+        SecretStr("http://127.0.0.1:9/hook"), timeout_seconds=2.0, retries=5, sleep=stop.wait
+    )
+    delivery = sender.send({"text": "x"})
+    assert delivery.attempts == 1
+    assert delivery.outcome.startswith("failed: cannot connect")
+    assert "stopping before the next attempt" in delivery.outcome
