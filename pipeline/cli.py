@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from pipeline.cli_alerts import add_alert_commands
 from pipeline.cli_terms import add_term_views
 from pipeline.errors import TrendoffError
 from pipeline.logs import configure_logging
@@ -530,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reference", help="recount straight from an input file (the ground truth for `query`)"
     )
     _add_view_commands(reference, handler=cmd_reference, with_file=True)
+    add_alert_commands(commands)
 
     run = commands.add_parser(
         "run",

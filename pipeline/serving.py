@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pipeline.alerts import Alert, AlertStore
 from pipeline.cassandra import build_cluster, require_tables
 from pipeline.errors import TrendoffError
 from pipeline.jobs.batch import STATE_ID, as_utc
@@ -150,6 +151,7 @@ class Serving:
         )
 
         self._terms = TermViews(self.session, ks)
+        self.alerts = AlertStore(self.session, ks)
 
     def close(self) -> None:
         self._cluster.shutdown()
@@ -364,6 +366,10 @@ class Serving:
         return self._terms.timeline(
             self.snapshot(), term, since, until, self.settings.trend_bucket_seconds
         )
+
+    def recent_alerts(self, limit: int = 20) -> list[Alert]:
+        """The newest alerts, newest first, with their webhook outcomes (docs/alerts.md)."""
+        return self.alerts.recent(limit)
 
     def pipeline_status(self, runs: int = 10) -> dict[str, object]:
         snapshot = self.snapshot()

@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -174,6 +175,28 @@ class Settings(BaseSettings):
         "cannot make a trend).",
     )
     trend_min_score: float = Field(3.0, description="Lowest burst score listed as trending.")
+    trend_alert_score: float = Field(
+        10.0,
+        description="An alert fires when a trending term's burst score reaches this "
+        "(docs/alerts.md); at most one per term and trend window.",
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        None,
+        description="When set (http or https), each alert is POSTed here as Slack-compatible "
+        'JSON `{"text": ...}`. Never logged: logs name only its host.',
+    )
+    alert_check_seconds: float = Field(
+        30.0, gt=0, description="How often `trendoff jobs` checks the trending terms for alerts."
+    )
+    alert_webhook_timeout_seconds: float = Field(
+        5.0, gt=0, description="Timeout of one webhook attempt (connecting and answering)."
+    )
+    alert_webhook_retries: int = Field(
+        2,
+        ge=0,
+        description="Webhook attempts after a failed first one (time-outs, connection errors, "
+        "HTTP 408, 429 and 5xx), 1 s, 2 s, 4 s ... apart.",
+    )
     speed_terms_ttl_seconds: int = Field(
         2 * 86400,
         ge=3600,
@@ -254,6 +277,17 @@ class Settings(BaseSettings):
         # the operator meant "no token" or forgot to fill it in.
         if value is not None and not value.get_secret_value().strip():
             raise ValueError("is empty: unset it to allow refreshes without a token, or set one")
+        return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # urllib would also open file:// and ftp:// URLs: refuse anything but a web address.
+        if value is None:
+            return None
+        parts = urlsplit(value.get_secret_value().strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
         return value
 
     @model_validator(mode="after")

@@ -1,5 +1,6 @@
 """``trendoff jobs``: the speed and master streaming queries and the batch scheduler in one Spark
-application, each in a scheduler pool of its own.
+application, each in a scheduler pool of its own, and the alert checker (pipeline/jobs/alerting.py)
+in a thread beside them.
 
 Run as three applications (three JVMs, each ``local[2]``) next to Kafka, Cassandra, the app and a
 producer on two cores, the jobs starved one another: posts took 11-16 s to show at 1,000 posts/s
@@ -15,7 +16,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from pipeline.jobs import master, scheduler, speed
+from pipeline.jobs import alerting, master, scheduler, speed
 from pipeline.jobs.lifecycle import StopRequest, Worker, supervise
 from pipeline.jobs.stream import ProgressWriter, start_query
 from pipeline.settings import Settings
@@ -46,8 +47,8 @@ def pools_file(settings: Settings) -> Path:
 
 
 def run(settings: Settings, *, batch_every: timedelta | None) -> None:
-    """Both streaming queries, and the batch scheduler unless ``batch_every`` is None, until
-    SIGINT/SIGTERM or a failure."""
+    """Both streaming queries, the alert checker, and the batch scheduler unless ``batch_every``
+    is None, until SIGINT/SIGTERM or a failure."""
     lexicon = load_lexicon(settings.lexicon_path)
     spark = build_session(
         settings,
@@ -78,7 +79,15 @@ def run(settings: Settings, *, batch_every: timedelta | None) -> None:
                     start_query(spark, settings, job, handler, progress[job], available_now=False)
                 )
             context.setLocalProperty("spark.scheduler.pool", None)  # type: ignore[arg-type]
-            workers = []
+            # The first check waits one interval, like the first batch run: the streams start.
+            workers = [
+                Worker(
+                    "alert checker",
+                    lambda: alerting.run_checks(
+                        settings, stop.event, first_check_in=settings.alert_check_seconds
+                    ),
+                )
+            ]
             if batch_every is not None:
                 interval = batch_every
 
@@ -92,11 +101,12 @@ def run(settings: Settings, *, batch_every: timedelta | None) -> None:
                     )
 
                 workers.append(Worker("batch scheduler", batches))
-                workers[0].start()
+            for worker in workers:
+                worker.start()
             logger.info(
-                "running %s%s",
-                " and ".join(query.name for query in queries),
-                " and the batch scheduler" if workers else "",
+                "running %s, %s",
+                ", ".join(query.name for query in queries),
+                " and ".join(worker.name for worker in workers),
             )
             supervise(
                 queries,

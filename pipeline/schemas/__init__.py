@@ -15,4 +15,6 @@ TABLES = (
     "batch_state",
     "batch_runs",
     "batch_requests",
+    "alerts",
+    "alert_claims",
 )
