@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
@@ -30,6 +31,13 @@ def build_cluster(
             DCAwareRoundRobinPolicy(local_dc=settings.cassandra_local_datacenter)
         ),
         request_timeout=request_timeout,
+        # One level for reads and writes (LOCAL_QUORUM by default): with RF 3 a read then
+        # overlaps the replicas of every acknowledged write. The driver's own default, LOCAL_ONE,
+        # would let a read miss a write the batch flip has just made.
+        consistency_level=ConsistencyLevel.name_to_value[settings.cassandra_consistency],
+        serial_consistency_level=ConsistencyLevel.name_to_value[
+            settings.cassandra_serial_consistency
+        ],
     )
     return Cluster(
         contact_points=settings.cassandra_contact_points,

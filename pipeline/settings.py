@@ -118,6 +118,17 @@ class Settings(BaseSettings):
     cassandra_password: SecretStr | None = Field(
         None, description="Cassandra password, if auth is on. Never logged."
     )
+    cassandra_consistency: Literal[
+        "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE"
+    ] = Field(
+        "LOCAL_QUORUM",
+        description="Consistency level of every Cassandra read and write (driver and Spark "
+        "connector). LOCAL_QUORUM on both sides gives read-your-writes at RF 3; on one node it "
+        "is ONE.",
+    )
+    cassandra_serial_consistency: Literal["LOCAL_SERIAL", "SERIAL"] = Field(
+        "LOCAL_SERIAL", description="Serial consistency level of lightweight transactions."
+    )
 
     # Spark
     spark_master: str = Field("local[2]", description="Spark master URL for every job.")

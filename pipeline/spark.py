@@ -34,6 +34,10 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.cassandra.connection.host": ",".join(settings.cassandra_contact_points),
         "spark.cassandra.connection.port": str(settings.cassandra_port),
         "spark.cassandra.connection.localDC": settings.cassandra_local_datacenter,
+        # The same level as the driver (pipeline/cassandra.py): the connector would otherwise
+        # read at LOCAL_ONE, and a batch could miss master rows a quorum had acknowledged.
+        "spark.cassandra.input.consistency.level": settings.cassandra_consistency,
+        "spark.cassandra.output.consistency.level": settings.cassandra_consistency,
         # A null column is left unset instead of written as a tombstone. Posts have many optional
         # fields: with tombstones every master row carried ~3, and the batch layer's full scan
         # read three tombstones per live row (and Cassandra warned on every page).
