@@ -116,7 +116,9 @@ class Settings(BaseSettings):
     )
     cassandra_username: str | None = Field(None, description="Cassandra user, if auth is on.")
     cassandra_password: SecretStr | None = Field(
-        None, description="Cassandra password, if auth is on. Never logged."
+        None,
+        description="Cassandra password, if auth is on. Never logged, never on a command line "
+        "(Spark gets it after its JVM has started).",
     )
     cassandra_consistency: Literal[
         "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE"

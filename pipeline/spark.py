@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Settings that must never appear on a command line. PySpark starts its JVM through spark-submit
+# and hands it every option it knows at that moment as `--conf key=value`, which `ps` shows to
+# every user of the machine; these are set over the py4j socket once the JVM runs instead.
+SECRET_CONF_KEYS = frozenset({"spark.cassandra.auth.password"})
+
 
 def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     """Every Spark setting Trendoff sets, as plain strings (also what `docs/scale-out.md` lists)."""
@@ -64,13 +69,21 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
 def build_session(
     settings: Settings, app_name: str, extra_conf: dict[str, str] | None = None
 ) -> SparkSession:
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
     java_executable()  # one clear line if Java is missing, instead of a py4j gateway error
     # Workers must run this interpreter, not whatever `python3` is first on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = {**spark_conf(settings, app_name), **(extra_conf or {})}
+    # Start the JVM (when this process has none yet) knowing only the public settings; the
+    # context created below receives all of them, secrets included, through the gateway.
+    launch_conf = SparkConf(loadDefaults=False).setAll(
+        [(key, value) for key, value in conf.items() if key not in SECRET_CONF_KEYS]
+    )
+    SparkContext._ensure_initialized(conf=launch_conf)
     builder = SparkSession.builder
-    for key, value in {**spark_conf(settings, app_name), **(extra_conf or {})}.items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
