@@ -195,6 +195,12 @@ class Settings(BaseSettings):
     )
 
     # Sources and app
+    produce_remembered_ids: int = Field(
+        250_000,
+        ge=1,
+        description="Post ids `trendoff produce` remembers (about 130 bytes each) to count "
+        "re-sent posts in `duplicates_seen`; the least recently seen are forgotten first.",
+    )
     x_bearer_token: SecretStr | None = Field(
         None, description="X API v2 bearer token for the live sources. Never logged."
     )

@@ -35,6 +35,7 @@ from pipeline.ingest.limits import (
     topic_message_limit,
 )
 from pipeline.ingest.model import Post, Rejected
+from pipeline.ingest.recent import RecentIds
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -265,7 +266,7 @@ def produce(
     producer = producer or build_producer(settings, message_limit=message_limit)
     progress = progress or ProgressLine()
     summary = ProduceSummary()
-    seen: set[int] = set()
+    seen = RecentIds(settings.produce_remembered_ids)
     failures = SendFailures(on_error)
     post_failed, dead_letter_failed = failures.errback("post"), failures.errback("dead letter")
     delivered = 0
@@ -316,10 +317,8 @@ def produce(
                     break
                 progress.update(summary, started)
                 continue
-            fingerprint = hash(record.post_id)
-            if fingerprint in seen:
+            if seen.seen_before(record.post_id):
                 summary.duplicates_seen += 1
-            seen.add(fingerprint)
             key, value = checked
             handed_over += 1
             if pool is None:
