@@ -1,12 +1,15 @@
 """The Cassandra password never reaches a command line: a real Spark session started with a
 password set (as every job starts one) leaves it out of every /proc/<pid>/cmdline on the machine,
-while the driver JVM's Spark configuration still holds it for the connector."""
+while the driver JVM's Spark configuration still holds it for the connector; so does `trendoff
+run` with every part it starts, the jobs' Spark JVM included."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import pytest
 from pipeline.cassandra import connect
 from pipeline.settings import Settings
 from tests.conftest import REPO_ROOT
+from tests.integration.test_runner import processes_of
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +40,13 @@ print(rows, flush=True)
 sys.stdin.readline()
 spark.stop()
 """
+
+
+def command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # the process ended meanwhile
+        return b""
 
 
 def command_lines() -> list[bytes]:
@@ -88,3 +99,45 @@ def test_a_spark_session_keeps_the_password_off_every_command_line(
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_the_runner_and_its_parts_keep_the_password_off_every_command_line(
+    namespace_settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "jvm").symlink_to(namespace_settings.state_dir / "jvm")
+    password = f"pw-{uuid.uuid4().hex}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
+    env.update(
+        TRENDOFF_NAMESPACE=namespace_settings.namespace,
+        TRENDOFF_STATE_DIR=str(tmp_path),
+        TRENDOFF_APP_PORT="8597",
+        TRENDOFF_CASSANDRA_USERNAME="trendoff_probe",
+        TRENDOFF_CASSANDRA_PASSWORD=password,
+    )
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", "--source", "none"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        # The jobs' Spark JVM is the process the password once reached through spark-submit.
+        deadline = time.monotonic() + 120
+        while not any(
+            b"org.apache.spark.deploy.SparkSubmit" in command_line(pid)
+            for pid in processes_of(namespace_settings.namespace)
+        ):
+            assert runner.poll() is None, "the runner stopped early"
+            assert time.monotonic() < deadline, "the jobs' Spark JVM did not start in 120 s"
+            time.sleep(0.5)
+        assert len(processes_of(namespace_settings.namespace)) >= 4  # runner, jobs, JVM, app
+        assert [line for line in command_lines() if password.encode() in line] == []
+    finally:
+        os.killpg(runner.pid, signal.SIGINT)
+        try:
+            runner.wait(timeout=60)
+        finally:
+            for pid in processes_of(namespace_settings.namespace):
+                os.kill(pid, signal.SIGKILL)
