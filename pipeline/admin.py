@@ -17,6 +17,7 @@ from pipeline.errors import TrendoffError
 from pipeline.schemas import BATCH_VIEWS, SLOTS
 from pipeline.settings import Settings
 from pipeline.stack.process import port_open
+from pipeline.tls import kafka_client_options
 
 if TYPE_CHECKING:
     from cassandra.cluster import Session
@@ -41,7 +42,7 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
     require_kafka(settings)
     try:
         return KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **kafka_client_options(settings),
             client_id=f"{settings.namespace}-admin",
             request_timeout_ms=15000,
         )
@@ -168,7 +169,7 @@ def topic_offsets(settings: Settings) -> dict[str, int]:
     from kafka import KafkaConsumer, TopicPartition
 
     require_kafka(settings)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = KafkaConsumer(**kafka_client_options(settings))
     try:
         sizes = {}
         for topic in (settings.posts_topic, settings.dead_letter_topic):

@@ -13,6 +13,7 @@ from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
 from pipeline.errors import TrendoffError
 from pipeline.settings import Settings
+from pipeline.tls import cassandra_ssl_context
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def build_cluster(
         auth_provider=auth,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         protocol_version=5,
+        ssl_context=cassandra_ssl_context(settings),
         connect_timeout=connect_timeout,
         control_connection_timeout=connect_timeout,
     )

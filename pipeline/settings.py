@@ -91,6 +91,20 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(
         1, ge=1, description="Replication factor of each topic `init` creates."
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = Field(
+        "PLAINTEXT",
+        description="`SSL` to reach Kafka over TLS (every client and Spark); see "
+        "docs/operations.md, *Security*.",
+    )
+    kafka_tls_ca_file: Path | None = Field(
+        None, description="PEM CA bundle that signed the brokers' certificates (unset: system CAs)."
+    )
+    kafka_tls_cert_file: Path | None = Field(
+        None, description="PEM client certificate, for brokers that require client auth."
+    )
+    kafka_tls_key_file: Path | None = Field(
+        None, description="PEM (PKCS#8) private key of the client certificate."
+    )
 
     # Cassandra
     cassandra_contact_points: Annotated[list[str], NoDecode] = Field(
@@ -130,6 +144,18 @@ class Settings(BaseSettings):
     )
     cassandra_serial_consistency: Literal["LOCAL_SERIAL", "SERIAL"] = Field(
         "LOCAL_SERIAL", description="Serial consistency level of lightweight transactions."
+    )
+    cassandra_tls: bool = Field(
+        False, description="Connect to Cassandra over TLS (driver and Spark connector)."
+    )
+    cassandra_tls_ca_file: Path | None = Field(
+        None, description="PEM CA bundle that signed the nodes' certificates (unset: system CAs)."
+    )
+    cassandra_tls_cert_file: Path | None = Field(
+        None, description="PEM client certificate, for nodes that require client auth."
+    )
+    cassandra_tls_key_file: Path | None = Field(
+        None, description="PEM private key of the Cassandra client certificate."
     )
 
     # Spark
@@ -274,6 +300,15 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().strip():
             raise ValueError("is empty: unset it to allow refreshes without a token, or set one")
         return value
+
+    @model_validator(mode="after")
+    def _check_tls_pairs(self) -> Settings:
+        for side in ("cassandra", "kafka"):
+            cert = getattr(self, f"{side}_tls_cert_file")
+            key = getattr(self, f"{side}_tls_key_file")
+            if (cert is None) != (key is None):
+                raise ValueError(f"{side}_tls_cert_file and {side}_tls_key_file go together")
+        return self
 
     @model_validator(mode="after")
     def _check_trend_lengths(self) -> Settings:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.jvm import java_executable, spark_connector_jars, udf_jar
 from pipeline.settings import Settings
+from pipeline.tls import spark_cassandra_tls_conf
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -18,7 +19,13 @@ logger = logging.getLogger(__name__)
 # Settings that must never appear on a command line. PySpark starts its JVM through spark-submit
 # and hands it every option it knows at that moment as `--conf key=value`, which `ps` shows to
 # every user of the machine; these are set over the py4j socket once the JVM runs instead.
-SECRET_CONF_KEYS = frozenset({"spark.cassandra.auth.password"})
+SECRET_CONF_KEYS = frozenset(
+    {
+        "spark.cassandra.auth.password",
+        "spark.cassandra.connection.ssl.trustStore.password",
+        "spark.cassandra.connection.ssl.keyStore.password",
+    }
+)
 
 
 def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
@@ -63,6 +70,7 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     if settings.cassandra_username and settings.cassandra_password:
         conf["spark.cassandra.auth.username"] = settings.cassandra_username
         conf["spark.cassandra.auth.password"] = settings.cassandra_password.get_secret_value()
+    conf.update(spark_cassandra_tls_conf(settings))
     return conf
 
 

@@ -37,6 +37,7 @@ from pipeline.ingest.limits import (
 from pipeline.ingest.model import Post, Rejected
 from pipeline.ingest.recent import RecentIds
 from pipeline.settings import Settings
+from pipeline.tls import kafka_client_options
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def build_producer(
 ) -> Any:
     require_kafka(settings)
     return KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_options(settings),
         client_id=f"{settings.namespace}-producer",
         acks="all",
         enable_idempotence=True,
