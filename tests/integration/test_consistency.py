@@ -53,3 +53,24 @@ def test_the_spark_connector_reads_and_writes_at_the_configured_level(spark: Any
     conf = spark.sparkContext.getConf()
     assert conf.get("spark.cassandra.input.consistency.level") == "LOCAL_QUORUM"
     assert conf.get("spark.cassandra.output.consistency.level") == "LOCAL_QUORUM"
+
+
+def test_a_lightweight_transaction_runs_at_the_configured_serial_level(
+    namespace_settings: Settings,
+) -> None:
+    for serial in ("LOCAL_SERIAL", "SERIAL"):
+        settings = namespace_settings.model_copy(update={"cassandra_serial_consistency": serial})
+        cluster = build_cluster(settings)
+        try:
+            session = cluster.connect(settings.keyspace)
+            result = session.execute(
+                "INSERT INTO batch_state (id, active_slot) VALUES (%s, 0) IF NOT EXISTS",
+                (f"probe-{serial}",),
+                trace=True,
+            )
+            assert result.was_applied
+            parameters = result.get_query_trace(max_wait_sec=30).parameters
+        finally:
+            cluster.shutdown()
+        assert parameters["serial_consistency_level"] == serial
+        assert parameters["consistency_level"] == "LOCAL_QUORUM"
