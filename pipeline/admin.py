@@ -6,7 +6,7 @@ import contextlib
 import logging
 import re
 from importlib import resources
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -14,8 +14,13 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from pipeline.cassandra import connect
 from pipeline.errors import TrendoffError
+from pipeline.schemas import BATCH_VIEWS, SLOTS
 from pipeline.settings import Settings
 from pipeline.stack.process import port_open
+from pipeline.tls import kafka_client_options
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +42,7 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
     require_kafka(settings)
     try:
         return KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **kafka_client_options(settings),
             client_id=f"{settings.namespace}-admin",
             request_timeout_ms=15000,
         )
@@ -104,6 +109,7 @@ def create_schema(settings: Settings) -> list[str]:
             statements = schema_statements()
             for statement in statements:
                 session.execute(statement)
+            keep_no_truncate_snapshots(session)
             # A setting, so applied on every init: a changed TTL reaches existing keyspaces.
             session.execute(
                 "ALTER TABLE speed_terms WITH default_time_to_live = "
@@ -117,6 +123,16 @@ def create_schema(settings: Settings) -> list[str]:
             hint="is Cassandra up (`trendoff stack status`) and TRENDOFF_CASSANDRA_* right?",
         ) from None
     return statements
+
+
+def keep_no_truncate_snapshots(session: Session) -> None:
+    """Every batch run TRUNCATEs a slot; with the node's `auto_snapshot` on (Cassandra's default)
+    each TRUNCATE would leave a snapshot of the old slot on disk until someone clears it. The
+    slot data is derived (the next run recomputes it), so the slot tables opt out of automatic
+    snapshots on any Cassandra 5.0 cluster, whatever its cassandra.yaml says."""
+    for view in BATCH_VIEWS:
+        for slot in SLOTS:
+            session.execute(f"ALTER TABLE {view}_{slot} WITH allow_auto_snapshot = false")
 
 
 class InitReport(TypedDict):
@@ -153,7 +169,7 @@ def topic_offsets(settings: Settings) -> dict[str, int]:
     from kafka import KafkaConsumer, TopicPartition
 
     require_kafka(settings)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = KafkaConsumer(**kafka_client_options(settings))
     try:
         sizes = {}
         for topic in (settings.posts_topic, settings.dead_letter_topic):

@@ -6,12 +6,14 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
 from pipeline.errors import TrendoffError
 from pipeline.settings import Settings
+from pipeline.tls import cassandra_ssl_context
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,13 @@ def build_cluster(
             DCAwareRoundRobinPolicy(local_dc=settings.cassandra_local_datacenter)
         ),
         request_timeout=request_timeout,
+        # One level for reads and writes (LOCAL_QUORUM by default): with RF 3 a read then
+        # overlaps the replicas of every acknowledged write. The driver's own default, LOCAL_ONE,
+        # would let a read miss a write the batch flip has just made.
+        consistency_level=ConsistencyLevel.name_to_value[settings.cassandra_consistency],
+        serial_consistency_level=ConsistencyLevel.name_to_value[
+            settings.cassandra_serial_consistency
+        ],
     )
     return Cluster(
         contact_points=settings.cassandra_contact_points,
@@ -37,6 +46,7 @@ def build_cluster(
         auth_provider=auth,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         protocol_version=5,
+        ssl_context=cassandra_ssl_context(settings),
         connect_timeout=connect_timeout,
         control_connection_timeout=connect_timeout,
     )

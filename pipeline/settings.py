@@ -92,6 +92,20 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(
         1, ge=1, description="Replication factor of each topic `init` creates."
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = Field(
+        "PLAINTEXT",
+        description="`SSL` to reach Kafka over TLS (every client and Spark); see "
+        "docs/operations.md, *Security*.",
+    )
+    kafka_tls_ca_file: Path | None = Field(
+        None, description="PEM CA bundle that signed the brokers' certificates (unset: system CAs)."
+    )
+    kafka_tls_cert_file: Path | None = Field(
+        None, description="PEM client certificate, for brokers that require client auth."
+    )
+    kafka_tls_key_file: Path | None = Field(
+        None, description="PEM (PKCS#8) private key of the client certificate."
+    )
 
     # Cassandra
     cassandra_contact_points: Annotated[list[str], NoDecode] = Field(
@@ -117,7 +131,32 @@ class Settings(BaseSettings):
     )
     cassandra_username: str | None = Field(None, description="Cassandra user, if auth is on.")
     cassandra_password: SecretStr | None = Field(
-        None, description="Cassandra password, if auth is on. Never logged."
+        None,
+        description="Cassandra password, if auth is on. Never logged, never on a command line "
+        "(Spark gets it after its JVM has started).",
+    )
+    cassandra_consistency: Literal[
+        "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE"
+    ] = Field(
+        "LOCAL_QUORUM",
+        description="Consistency level of every Cassandra read and write (driver and Spark "
+        "connector). LOCAL_QUORUM on both sides gives read-your-writes at RF 3; on one node it "
+        "is ONE.",
+    )
+    cassandra_serial_consistency: Literal["LOCAL_SERIAL", "SERIAL"] = Field(
+        "LOCAL_SERIAL", description="Serial consistency level of lightweight transactions."
+    )
+    cassandra_tls: bool = Field(
+        False, description="Connect to Cassandra over TLS (driver and Spark connector)."
+    )
+    cassandra_tls_ca_file: Path | None = Field(
+        None, description="PEM CA bundle that signed the nodes' certificates (unset: system CAs)."
+    )
+    cassandra_tls_cert_file: Path | None = Field(
+        None, description="PEM client certificate, for nodes that require client auth."
+    )
+    cassandra_tls_key_file: Path | None = Field(
+        None, description="PEM private key of the Cassandra client certificate."
     )
 
     # Spark
@@ -205,6 +244,12 @@ class Settings(BaseSettings):
     )
 
     # Sources and app
+    produce_remembered_ids: int = Field(
+        250_000,
+        ge=1,
+        description="Post ids `trendoff produce` remembers (about 130 bytes each) to count "
+        "re-sent posts in `duplicates_seen`; the least recently seen are forgotten first.",
+    )
     x_bearer_token: SecretStr | None = Field(
         None, description="X API v2 bearer token for the live sources. Never logged."
     )
@@ -289,6 +334,15 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host")
         return value
+
+    @model_validator(mode="after")
+    def _check_tls_pairs(self) -> Settings:
+        for side in ("cassandra", "kafka"):
+            cert = getattr(self, f"{side}_tls_cert_file")
+            key = getattr(self, f"{side}_tls_key_file")
+            if (cert is None) != (key is None):
+                raise ValueError(f"{side}_tls_cert_file and {side}_tls_key_file go together")
+        return self
 
     @model_validator(mode="after")
     def _check_trend_lengths(self) -> Settings:

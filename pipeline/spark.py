@@ -9,11 +9,23 @@ from typing import TYPE_CHECKING
 
 from pipeline.jvm import java_executable, spark_connector_jars, udf_jar
 from pipeline.settings import Settings
+from pipeline.tls import spark_cassandra_tls_conf
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 logger = logging.getLogger(__name__)
+
+# Settings that must never appear on a command line. PySpark starts its JVM through spark-submit
+# and hands it every option it knows at that moment as `--conf key=value`, which `ps` shows to
+# every user of the machine; these are set over the py4j socket once the JVM runs instead.
+SECRET_CONF_KEYS = frozenset(
+    {
+        "spark.cassandra.auth.password",
+        "spark.cassandra.connection.ssl.trustStore.password",
+        "spark.cassandra.connection.ssl.keyStore.password",
+    }
+)
 
 
 def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
@@ -34,6 +46,10 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.cassandra.connection.host": ",".join(settings.cassandra_contact_points),
         "spark.cassandra.connection.port": str(settings.cassandra_port),
         "spark.cassandra.connection.localDC": settings.cassandra_local_datacenter,
+        # The same level as the driver (pipeline/cassandra.py): the connector would otherwise
+        # read at LOCAL_ONE, and a batch could miss master rows a quorum had acknowledged.
+        "spark.cassandra.input.consistency.level": settings.cassandra_consistency,
+        "spark.cassandra.output.consistency.level": settings.cassandra_consistency,
         # A null column is left unset instead of written as a tombstone. Posts have many optional
         # fields: with tombstones every master row carried ~3, and the batch layer's full scan
         # read three tombstones per live row (and Cassandra warned on every page).
@@ -54,19 +70,28 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     if settings.cassandra_username and settings.cassandra_password:
         conf["spark.cassandra.auth.username"] = settings.cassandra_username
         conf["spark.cassandra.auth.password"] = settings.cassandra_password.get_secret_value()
+    conf.update(spark_cassandra_tls_conf(settings))
     return conf
 
 
 def build_session(
     settings: Settings, app_name: str, extra_conf: dict[str, str] | None = None
 ) -> SparkSession:
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
     java_executable()  # one clear line if Java is missing, instead of a py4j gateway error
     # Workers must run this interpreter, not whatever `python3` is first on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = {**spark_conf(settings, app_name), **(extra_conf or {})}
+    # Start the JVM (when this process has none yet) knowing only the public settings; the
+    # context created below receives all of them, secrets included, through the gateway.
+    launch_conf = SparkConf(loadDefaults=False).setAll(
+        [(key, value) for key, value in conf.items() if key not in SECRET_CONF_KEYS]
+    )
+    SparkContext._ensure_initialized(conf=launch_conf)
     builder = SparkSession.builder
-    for key, value in {**spark_conf(settings, app_name), **(extra_conf or {})}.items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")

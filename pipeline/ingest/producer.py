@@ -35,7 +35,9 @@ from pipeline.ingest.limits import (
     topic_message_limit,
 )
 from pipeline.ingest.model import Post, Rejected
+from pipeline.ingest.recent import RecentIds
 from pipeline.settings import Settings
+from pipeline.tls import kafka_client_options
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +153,7 @@ def build_producer(
 ) -> Any:
     require_kafka(settings)
     return KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_options(settings),
         client_id=f"{settings.namespace}-producer",
         acks="all",
         enable_idempotence=True,
@@ -265,7 +267,7 @@ def produce(
     producer = producer or build_producer(settings, message_limit=message_limit)
     progress = progress or ProgressLine()
     summary = ProduceSummary()
-    seen: set[int] = set()
+    seen = RecentIds(settings.produce_remembered_ids)
     failures = SendFailures(on_error)
     post_failed, dead_letter_failed = failures.errback("post"), failures.errback("dead letter")
     delivered = 0
@@ -316,10 +318,8 @@ def produce(
                     break
                 progress.update(summary, started)
                 continue
-            fingerprint = hash(record.post_id)
-            if fingerprint in seen:
+            if seen.seen_before(record.post_id):
                 summary.duplicates_seen += 1
-            seen.add(fingerprint)
             key, value = checked
             handed_over += 1
             if pool is None:

@@ -10,6 +10,7 @@ from kafka import KafkaConsumer, TopicPartition
 from pipeline.admin import require_kafka
 from pipeline.ingest.avro import AvroDecodeError, decode_post
 from pipeline.settings import Settings
+from pipeline.tls import kafka_client_options
 
 
 def tail(settings: Settings, count: int, *, dead_letters: bool = False) -> Iterator[str]:
@@ -17,7 +18,7 @@ def tail(settings: Settings, count: int, *, dead_letters: bool = False) -> Itera
     require_kafka(settings)
     topic = settings.dead_letter_topic if dead_letters else settings.posts_topic
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_options(settings),
         enable_auto_commit=False,
         consumer_timeout_ms=3000,
     )

@@ -34,6 +34,7 @@ from pipeline.schemas import BATCH_VIEWS, TABLES
 from pipeline.settings import Settings
 from pipeline.spark import build_session
 from pipeline.text import load_lexicon
+from pipeline.tls import kafka_client_options
 from pipeline.views import PartitionProgress, high_water_mark
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def master_progress(
         )
     }
     checked_at = datetime.now(UTC) - CLOCK_SKEW_MARGIN
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = KafkaConsumer(**kafka_client_options(settings))
     try:
         partitions = consumer.partitions_for_topic(settings.posts_topic) or set()
         ends = consumer.end_offsets([TopicPartition(settings.posts_topic, p) for p in partitions])

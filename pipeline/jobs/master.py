@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.jobs.stream import Laps, ProgressWriter, run_job, valid_posts, write_table
 from pipeline.settings import Settings
+from pipeline.tls import spark_kafka_options
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -70,7 +71,7 @@ def send_dead_letters(dead: DataFrame, settings: Settings) -> None:
     (
         dead.select(F.col("value"), headers.alias("headers"))
         .write.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .options(**spark_kafka_options(settings))
         .option("topic", settings.dead_letter_topic)
         .option("includeHeaders", "true")
         .save()

@@ -26,6 +26,7 @@ from pipeline.ingest.avro import (
 from pipeline.jobs.lifecycle import StopRequest, supervise
 from pipeline.schemas import TABLES
 from pipeline.settings import Settings
+from pipeline.tls import spark_kafka_options
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -52,7 +53,7 @@ UNDECODABLE = "undecodable_avro"
 def read_posts_topic(spark: SparkSession, settings: Settings, job: str) -> DataFrame:
     return (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .options(**spark_kafka_options(settings))
         .option("subscribe", settings.posts_topic)
         .option("startingOffsets", "earliest")
         # Records gone from Kafka before a job read them would be lost counts: stop loudly.

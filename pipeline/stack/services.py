@@ -286,6 +286,11 @@ class CassandraNode(Service):
                 "memtable_heap_space: 256MiB",
                 "memtable_offheap_space: 256MiB",
                 "concurrent_compactors: 1",
+                # Every batch run TRUNCATEs a slot, and every dropped test namespace is a DROP:
+                # with the default (true) each leaves a snapshot holding the old data on disk
+                # for good. The slot tables also opt out themselves (`trendoff init`), which is
+                # what protects an external cluster.
+                "auto_snapshot: false",
                 "",
             ]
         )

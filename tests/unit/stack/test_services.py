@@ -14,3 +14,15 @@ def test_cluster_ids_are_kafka_uuids_that_never_look_like_an_option() -> None:
     for value in ids[:100]:
         assert len(value) == 22
         assert len(base64.urlsafe_b64decode(value + "==")) == 16
+
+
+def test_the_local_node_takes_no_automatic_snapshots(tmp_path) -> None:
+    import yaml
+
+    from pipeline.settings import Settings
+    from pipeline.stack.services import CassandraNode
+
+    node = CassandraNode(Settings(_env_file=None, state_dir=tmp_path))  # type: ignore[call-arg]
+    node.prepare("java", [])
+    config = yaml.safe_load((node.files.conf_dir / "cassandra.yaml").read_text())
+    assert config["auto_snapshot"] is False
