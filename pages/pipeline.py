@@ -5,7 +5,7 @@ import hmac
 import streamlit as st
 
 from pipeline.app import loaders
-from pipeline.app.pipeline_view import render_health, render_runs
+from pipeline.app.pipeline_view import render_health, render_processes, render_runs
 from pipeline.serving import RequestRefused
 
 st.title("Pipeline")
@@ -38,3 +38,4 @@ if st.button(
 
 render_runs(runs)  # type: ignore[arg-type]
 render_health(status)
+render_processes()

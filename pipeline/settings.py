@@ -189,6 +189,17 @@ class Settings(BaseSettings):
         "views moving while a large backlog is worked off.",
     )
 
+    # trendoff run
+    run_log_max_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1024,
+        description="`trendoff run` rotates each part's log under `<state dir>/logs` past "
+        "this size.",
+    )
+    run_log_backups: int = Field(
+        3, ge=0, description="Rotated logs `trendoff run` keeps per part (`jobs.log.1` …)."
+    )
+
     # Trending terms (docs/trending.md)
     trend_bucket_seconds: int = Field(
         300,

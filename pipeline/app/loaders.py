@@ -17,6 +17,7 @@ from pipeline.distinctive import Distinctive, distinctive_words
 from pipeline.serving import Serving
 from pipeline.settings import Settings, get_settings
 from pipeline.stack import manager
+from pipeline.supervision import process_alive, read_status, status_path
 from pipeline.text import Lexicon, load_lexicon
 from pipeline.views import SharedWord
 
@@ -109,3 +110,12 @@ def request_batch(requested_by: str) -> uuid.UUID:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+@st.cache_data(ttl=2, show_spinner=False)
+def runner_status() -> tuple[dict[str, object] | None, bool]:
+    """What `trendoff run` last published for this namespace, and whether that runner lives."""
+    settings = app_settings()
+    status = read_status(status_path(settings.state_dir, settings.namespace))
+    pid = status.get("runner_pid") if status else None
+    return status, isinstance(pid, int) and process_alive(pid)

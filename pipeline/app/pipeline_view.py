@@ -138,3 +138,48 @@ def render_health(status: Mapping[str, object]) -> None:
         hide_index=True,
         width="stretch",
     )
+
+
+def processes_table(
+    status: Mapping[str, object] | None, runner_alive: bool
+) -> list[dict[str, str]]:
+    """The parts of `trendoff run` as the runner last published them (empty: no runner)."""
+    if not status or not runner_alive:
+        return []
+    parts = status.get("parts")
+    if not isinstance(parts, list):
+        return []
+    rows = []
+    for part in parts:
+        failed_at = part.get("last_failure_at")
+        rows.append(
+            {
+                "part": cell(part.get("name")),
+                "status": cell(part.get("status")),
+                "pid": cell(part.get("pid")),
+                "restarts": cell(part.get("restarts")),
+                "last exit status": cell(part.get("last_exit")),
+                "last failure": cell(datetime.fromisoformat(failed_at)) if failed_at else "",
+                "log": cell(part.get("log")),
+            }
+        )
+    return rows
+
+
+def render_processes() -> None:
+    status, alive = loaders.runner_status()
+    rows = processes_table(status, alive)
+    if not rows:
+        st.caption(
+            "No `trendoff run` is supervising this namespace from this machine: parts started "
+            "another way (Docker, separate commands) are not listed here."
+        )
+        return
+    st.subheader("Processes")
+    st.dataframe(rows, hide_index=True, width="stretch")
+    restarted = [row["part"] for row in rows if row["restarts"] not in ("", "0")]
+    if restarted:
+        st.warning(
+            f"Restarted after a failure: {', '.join(restarted)}. Its log says why; the views "
+            "stay exact across restarts."
+        )

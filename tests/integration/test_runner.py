@@ -15,6 +15,7 @@ import pytest
 
 from pipeline.cassandra import connect
 from pipeline.settings import Settings
+from pipeline.supervision import read_status, status_path
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -162,3 +163,41 @@ def wait_for_progress_or_parts(settings: Settings, runner: subprocess.Popen[str]
         assert runner.poll() is None
         time.sleep(0.5)
     pytest.fail("the runner did not start its parts within 120 s")
+
+
+def published_part(settings: Settings, name: str) -> dict:
+    status = read_status(status_path(settings.state_dir, settings.namespace)) or {}
+    return next((part for part in status.get("parts", []) if part["name"] == name), {})
+
+
+@pytest.mark.usefixtures("cleanup_namespace_processes")
+def test_a_crashed_part_is_restarted_and_a_second_runner_is_refused(
+    run_settings: Settings,
+) -> None:
+    runner = start_runner(run_settings, "none", 8593)
+    wait_for_progress_or_parts(run_settings, runner)
+
+    second = start_runner(run_settings, "none", 8594)
+    _, refusal = second.communicate(timeout=60)
+    assert second.returncode == 2
+    assert "another `trendoff run`" in refusal
+
+    crashed = published_part(run_settings, "jobs")
+    assert crashed["status"] == "running" and crashed["restarts"] == 0
+    os.kill(crashed["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        jobs = published_part(run_settings, "jobs")
+        if jobs.get("restarts") == 1 and jobs.get("status") == "running":
+            break
+        time.sleep(0.5)
+    assert jobs["restarts"] == 1 and jobs["status"] == "running", jobs
+    assert jobs["pid"] != crashed["pid"] and jobs["last_exit"] == -signal.SIGKILL
+    assert published_part(run_settings, "app")["restarts"] == 0
+    assert runner.poll() is None
+
+    os.killpg(runner.pid, signal.SIGINT)
+    _, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 0, stderr[-3000:]
+    assert "jobs exited with status -9; restarting it" in stderr
+    assert published_part(run_settings, "jobs")["status"] == "stopped"
