@@ -10,7 +10,7 @@ st.title("Trending now")
 
 configured = loaders.app_settings().trend_params()
 windows = window_choices(configured)
-controls = st.columns([2, 1, 2, 2, 3])
+controls = st.columns([2, 2, 2, 2, 3])  # room for the Pause label
 interval = controls[0].selectbox(
     "Refresh every",
     [2, 5, 10, 30],
