@@ -12,8 +12,12 @@ st.set_page_config(page_title="Trendoff", page_icon=str(ICON), layout="wide")
 navigation = st.navigation(
     [
         st.Page(
-            "pages/compare.py", title="Compare accounts", icon=":material/group:", default=True
+            "pages/trending.py",
+            title="Trending now",
+            icon=":material/local_fire_department:",
+            default=True,
         ),
+        st.Page("pages/compare.py", title="Compare accounts", icon=":material/group:"),
         st.Page("pages/trends.py", title="Topic trends", icon=":material/trending_up:"),
         st.Page("pages/pipeline.py", title="Pipeline", icon=":material/settings:"),
     ]

@@ -148,3 +148,28 @@ def trend_lines(
             tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "category:N", "posts:Q"],
         )
     )
+
+
+def term_timeline(
+    points: Sequence[tuple[datetime, int]], window: tuple[datetime, datetime], title: str
+) -> Any:
+    """One term's posts per bucket, with the ``window`` (start, end) shaded so the burst reads
+    against its baseline. ``title`` is shown as text (Vega does not render Markdown)."""
+    frame = pd.DataFrame(
+        [{"time": moment, "posts": posts} for moment, posts in points], columns=["time", "posts"]
+    )
+    shade = (
+        alt.Chart(pd.DataFrame([{"start": window[0], "end": window[1]}]))
+        .mark_rect(opacity=0.12)
+        .encode(x=alt.X("start:T"), x2=alt.X2("end:T"), tooltip=alt.value(None))
+    )
+    line = (
+        alt.Chart(frame)
+        .mark_line()
+        .encode(
+            x=alt.X("time:T", title="time (UTC)"),
+            y=alt.Y("posts:Q", title="posts per bucket", axis=alt.Axis(format="d", tickMinStep=1)),
+            tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "posts:Q"],
+        )
+    )
+    return alt.layer(shade, line, title=title)

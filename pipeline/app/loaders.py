@@ -9,16 +9,18 @@ refresh costs nothing while the views are still the same.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
+from pipeline.app.trending_view import with_window
 from pipeline.distinctive import Distinctive, distinctive_words
 from pipeline.serving import Serving
 from pipeline.settings import Settings, get_settings
 from pipeline.stack import manager
 from pipeline.supervision import process_alive, read_status, status_path
 from pipeline.text import Lexicon, load_lexicon
+from pipeline.trending import TopTerm, Trending, TrendParams
 from pipeline.views import SharedWord
 
 
@@ -77,6 +79,34 @@ def topic_minutes() -> dict[str, dict[datetime, int]]:
 @st.cache_data(ttl=3, show_spinner=False)
 def post_span() -> tuple[datetime, datetime] | None:
     return serving().post_span()
+
+
+def trend_params(window: timedelta) -> TrendParams:
+    """The configured trending rules (buckets, baseline, guards) with the page's ``window``."""
+    return with_window(app_settings().trend_params(), window)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def trending(kind: str, at: datetime, window: timedelta, limit: int = 25) -> Trending:
+    """Rising terms; callers pass ``at`` floored to its bucket, so every refresh within a bucket
+    asks the same question and a cached answer serves it for a few seconds."""
+    return serving().trending(kind, at, trend_params(window), limit)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def top_terms(kind: str, since: datetime, until: datetime, limit: int = 10) -> list[TopTerm]:
+    return serving().top_terms(kind, since, until, limit)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def term_timeline(term: str, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+    return serving().term_timeline(term, since, until)
+
+
+def recent_alerts(limit: int = 20) -> list[dict[str, object]]:
+    """Recent trend alerts, newest first, as rows for a table. Alerts appear here once the alert
+    store exists; until then there are none."""
+    return []
 
 
 @st.cache_resource

@@ -20,7 +20,7 @@ from streamlit import file_util
 
 SCRIPT = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 # The url_path of every page but the default one (streamlit_app.py's st.navigation).
-PAGE_PATHS = ("trends", "pipeline")
+PAGE_PATHS = ("compare", "trends", "pipeline")
 _BASE_SCRIPT = (
     "<script>window.__streamlit = {BACKEND_BASE_URL: window.location.origin + %s};</script>"
 )

@@ -36,6 +36,13 @@ def app_env(seeded_app_data, monkeypatch: pytest.MonkeyPatch):
     st.cache_resource.clear()
 
 
+def open_compare(at: AppTest) -> None:
+    """Run the app, then its Compare accounts page (Trending now is the landing page)."""
+    at.run()
+    at.switch_page("pages/compare.py")
+    at.run()
+
+
 def top_two(truth) -> tuple[str, str]:
     ranked = sorted(truth.posts_by_author.items(), key=lambda item: (-item[1], item[0]))
     return ranked[0][0], ranked[1][0]
@@ -47,7 +54,7 @@ def test_compare_page_shows_the_shared_words_of_the_chosen_pair(app_env) -> None
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["a"] = a
     at.query_params["b"] = b
-    at.run()
+    open_compare(at)
     assert not at.exception
     assert at.selectbox(key="account_a").value == a
     assert at.selectbox(key="account_b").value == b
@@ -64,7 +71,7 @@ def test_compare_page_handles_same_account_and_unknown_handle(app_env) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["a"] = a
     at.query_params["b"] = "no_such_account_xyz"
-    at.run()
+    open_compare(at)
     assert not at.exception
     assert any("no_such_account_xyz" in warning.value for warning in at.warning)
 
@@ -83,7 +90,7 @@ def test_link_parameters_are_escaped_and_validated(app_env) -> None:
     at.query_params["b"] = b
     at.query_params["n"] = "abc"
     at.query_params["by"] = "<script>"
-    at.run()
+    open_compare(at)
     assert not at.exception
     warnings = [warning.value for warning in at.warning]
     # The handle is shown as a code span: text, never a link or an image.
@@ -105,7 +112,7 @@ def test_compare_ranks_by_what_both_use_with_rates_and_a_bounded_slider(app_env)
     a, b = top_two(truth)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update({"a": a, "b": b, "n": "50"})
-    at.run()
+    open_compare(at)
     assert not at.exception
     everything = truth.shared_words(a, b, None)
     table = at.dataframe[0].value
@@ -212,3 +219,41 @@ def test_refresh_needs_the_admin_token_when_one_is_set(app_env, monkeypatch) -> 
     at.text_input(key="admin_token").input("s3cret")
     at.run()
     assert not at.button(key="refresh_batch").disabled
+
+
+def test_trending_now_is_the_landing_page_on_pipeline_data(app_env) -> None:
+    """Terms counted by the real speed and batch jobs: the landing page ranks or says why not, and
+    its leaderboards are the serving layer's for the window it names (or a sentence when empty)."""
+    from pipeline.serving import Serving
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Trending now"
+    # The seeded posts are a replay: the window ends with the newest post's bucket.
+    assert any("a replay" in caption.value for caption in at.caption)
+    with Serving(get_settings()) as serving:
+        newest = serving.newest_post()
+        assert newest is not None
+        answer = serving.trending("all", newest, limit=25)
+        since, until = answer.span.window_start, answer.span.end
+        hashtags = serving.top_terms("hashtag", since, until, 10)
+        mentions = serving.top_terms("mention", since, until, 10)
+    assert hashtags, "the dev slice's last hour has hashtags"
+    tables = [frame.value for frame in at.dataframe]
+    sentences = [info.value for info in at.info]
+    ranked = [table for table in tables if "score" in table.columns]
+    if answer.terms:
+        assert list(ranked[0]["term"]) == [item.term for item in answer.terms]
+    else:
+        assert ranked == []
+        assert any(s.startswith("Nothing is trending: no term passes") for s in sentences)
+    boards = [table for table in tables if "posts" in table.columns]
+    assert list(zip(boards[0]["term"], boards[0]["posts"], strict=True)) == [
+        (item.term, item.count) for item in hashtags
+    ]
+    if mentions:
+        assert list(boards[1]["term"]) == [item.term for item in mentions]
+    else:
+        assert len(boards) == 1
+        assert "No mentions in this window." in sentences

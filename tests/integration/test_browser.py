@@ -146,8 +146,18 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     console = Console(page)
 
+    # The landing page: rising terms (or the sentence saying why none), both leaderboards.
     page.goto(app_url)
-    page.get_by_text("Compare accounts").first.wait_for()
+    page.get_by_role("heading", name="Trending now").wait_for()
+    page.get_by_text("Newest counted post").wait_for(timeout=30000)
+    page.get_by_role("heading", name="Top hashtags").wait_for()
+    page.get_by_role("heading", name="Alerts").wait_for()
+    assert_no_error_text(page)
+    assert_no_none(page)
+    page.screenshot(path=str(ARTIFACTS / "trending.png"), full_page=True)
+
+    page.goto(app_url + "/compare")
+    page.get_by_role("heading", name="Compare accounts").wait_for()
     # Fill the form as a person would: open each picker, type part of a handle, pick it.
     for label, handle in (("First account", a), ("Second account", b)):
         picker = page.get_by_label(label)
