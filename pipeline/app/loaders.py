@@ -103,10 +103,22 @@ def term_timeline(term: str, since: datetime, until: datetime) -> list[tuple[dat
     return serving().term_timeline(term, since, until)
 
 
+@st.cache_data(ttl=5, show_spinner=False)
 def recent_alerts(limit: int = 20) -> list[dict[str, object]]:
-    """Recent trend alerts, newest first, as rows for a table. Alerts appear here once the alert
-    store exists; until then there are none."""
-    return []
+    """Recent trend alerts, newest first, as rows for a table (docs/alerts.md)."""
+    return [
+        {
+            "alerted": f"{alert.alerted_at:%Y-%m-%d %H:%M:%S} UTC",
+            "term": alert.term,
+            "kind": alert.kind,
+            "posts": alert.posts,
+            "authors": alert.authors,
+            "score": round(alert.score, 1),
+            "window": f"{alert.window_start:%Y-%m-%d %H:%M} to {alert.window_end:%H:%M} UTC",
+            "webhook": alert.webhook,
+        }
+        for alert in serving().recent_alerts(limit)
+    ]
 
 
 @st.cache_resource
