@@ -11,6 +11,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +87,31 @@ def spark(stack: Settings) -> Iterator[Any]:
     session.stop()
 
 
+RISING_HASHTAG = "#risingtag"
+
+
+def rising_hashtag_posts(now: datetime) -> list[Any]:
+    """30 new accounts, one post each in the minute before ``now``, all using one hashtag."""
+    from pipeline.ingest.model import Post
+
+    return [
+        Post(
+            post_id=f"rising-{number:02d}",
+            source="test",
+            author_id=f"voice_{number:02d}",
+            author_handle=f"voice_{number:02d}",
+            text=f"look at this {RISING_HASHTAG} {number}",
+            created_at=now - timedelta(seconds=2 * number),
+        )
+        for number in range(30)
+    ]
+
+
 @pytest.fixture(scope="session")
 def seeded_app_data(stack: Settings, tmp_path_factory) -> Iterator[tuple[Settings, Any]]:
     """A namespace with 4,000 dev posts re-timed to now: the first half in a batch slot, the rest
-    in speed."""
+    in speed, which also holds a hashtag 30 accounts used once each in the last minute
+    (:func:`rising_hashtag_posts`): what the Trending now page must put on top."""
     import itertools
     import subprocess
     import sys
@@ -114,6 +136,7 @@ def seeded_app_data(stack: Settings, tmp_path_factory) -> Iterator[tuple[Setting
     newest = pacing.newest_created(records)
     assert newest is not None
     records = list(pacing.retime_now(records, newest))
+    records.extend(rising_hashtag_posts(datetime.now(UTC)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
     env.update(
         TRENDOFF_NAMESPACE=settings.namespace,

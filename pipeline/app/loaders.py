@@ -98,11 +98,6 @@ def top_terms(kind: str, since: datetime, until: datetime, limit: int = 10) -> l
     return serving().top_terms(kind, since, until, limit)
 
 
-@st.cache_data(ttl=3, show_spinner=False)
-def term_timeline(term: str, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
-    return serving().term_timeline(term, since, until)
-
-
 @st.cache_data(ttl=5, show_spinner=False)
 def recent_alerts(limit: int = 20) -> list[dict[str, object]]:
     """Recent trend alerts, newest first, as rows for a table (docs/alerts.md)."""

@@ -84,7 +84,8 @@ def render_ranking(answer: Trending) -> None:
     listed = [item.term for item in answer.terms]
     chosen = st.selectbox("Timeline of", listed, index=0, key="trending_term")
     span = answer.span
-    points = loaders.term_timeline(chosen, span.baseline_start, span.end)
+    # The answer already holds each listed term's posts per bucket over baseline and window.
+    points = answer.series[chosen]
     st.caption(
         f"Posts per bucket using {markdown_literal(chosen)} over the baseline and the window "
         "(shaded)."

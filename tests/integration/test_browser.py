@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from pipeline.app.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, RISING_HASHTAG
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -152,6 +152,14 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
     page.get_by_text("Newest counted post").wait_for(timeout=30000)
     page.get_by_role("heading", name="Top hashtags").wait_for()
     page.get_by_role("heading", name="Alerts").wait_for()
+    # The hashtag 30 accounts just used leads the rising terms, with its count and authors.
+    page.wait_for_function(
+        "tag => document.querySelector('[role=gridcell]')?.innerText === tag",
+        arg=RISING_HASHTAG,
+        timeout=30000,
+    )
+    top_row = page.locator("[role=gridcell]").all_inner_texts()[:4]
+    assert top_row == [RISING_HASHTAG, "hashtag", "30", "30"], top_row
     assert_no_error_text(page)
     assert_no_none(page)
     page.screenshot(path=str(ARTIFACTS / "trending.png"), full_page=True)
