@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(
         1, ge=1, description="Replication factor of each topic `init` creates."
     )
+    kafka_retention_ms: int = Field(
+        7 * 86_400_000,
+        ge=3_600_000,
+        description="retention.ms of the topics `init` creates (default 7 days). Kafka is a "
+        "buffer the jobs drain; the master dataset is the system of record.",
+    )
 
     # Cassandra
     cassandra_contact_points: Annotated[list[str], NoDecode] = Field(

@@ -15,4 +15,5 @@ TABLES = (
     "batch_state",
     "batch_runs",
     "batch_requests",
+    "batch_lease",
 )
