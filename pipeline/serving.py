@@ -173,6 +173,7 @@ class Serving:
             return Snapshot(None, None)
         tags = {0: row.slot_0_run, 1: row.slot_1_run}
         if not slot_is_consistent(row.active_slot, row.run_id, tags):
+            logger.error("active batch slot %s is being rewritten", row.active_slot)
             # Never serve a slot another run is rewriting: its counts would be partial.
             raise SlotBeingRewritten(
                 f"batch slot {row.active_slot} is being rewritten by batch run "
@@ -370,7 +371,11 @@ class Serving:
         )
 
     def pipeline_status(self, runs: int = 10) -> dict[str, object]:
-        snapshot = self.snapshot()
+        # Not snapshot(): the Pipeline page must still show the runs when the slot check fails.
+        state = self.session.execute(self._state, (STATE_ID,)).one()
+        snapshot = (
+            Snapshot(state.active_slot, as_utc(state.high_water)) if state else Snapshot(None, None)
+        )
         history = [
             {
                 "run_id": str(row.run_id),
