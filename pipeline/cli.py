@@ -335,6 +335,7 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"batch {result.status}: slot {result.slot}, high-water {result.high_water}, "
             f"{result.posts_counted} posts, {result.rows_written} rows in {result.seconds:.1f} s"
+            + (f" ({result.reason})" if result.reason else "")
         )
     return 0
 

@@ -69,6 +69,7 @@ class RunResult:
     posts_counted: int
     rows_written: int
     seconds: float
+    reason: str | None = None  # why a run was skipped
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -79,6 +80,7 @@ class RunResult:
             "posts_counted": self.posts_counted,
             "rows_written": self.rows_written,
             "seconds": round(self.seconds, 2),
+            "reason": self.reason,
         }
 
 
@@ -242,9 +244,8 @@ def run_once(
         holder = lease.acquire()
         if holder is not None:
             state = read_state(session)
-            RunLog(session, run_id, requested_by).update(
-                "skipped", f"another run holds the batch lease: {holder}"
-            )
+            reason = f"another run holds the batch lease: {holder}"
+            RunLog(session, run_id, requested_by).update("skipped", reason)
             logger.warning("batch run %s skipped: %s holds the lease", run_id, holder)
             return RunResult(
                 run_id,
@@ -254,6 +255,7 @@ def run_once(
                 0,
                 0,
                 time.monotonic() - started,
+                reason,
             )
         try:
             # Holding the lease, any run still marked 'running' is one that was killed.
@@ -307,7 +309,8 @@ def _run_with_lease(
     if high_water is None or (
         not force and state.high_water is not None and high_water <= state.high_water
     ):
-        log.update("skipped", "nothing new below the high-water mark", high_water=high_water)
+        reason = "nothing new below the high-water mark"
+        log.update("skipped", reason, high_water=high_water)
         return RunResult(
             run_id,
             "skipped",
@@ -316,6 +319,7 @@ def _run_with_lease(
             0,
             0,
             time.monotonic() - started,
+            reason,
         )
 
     slot = 0 if state.active_slot in (None, 1) else 1

@@ -118,4 +118,8 @@ class BatchLease:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
-            self._session.execute(self._release, (LEASE_ID, self.run_id))
+            try:
+                self._session.execute(self._release, (LEASE_ID, self.run_id))
+            except Exception:
+                # Not fatal: the lease expires by itself within its TTL.
+                logger.warning("could not release the batch lease", exc_info=True)

@@ -82,6 +82,7 @@ def test_two_concurrent_runs_fill_one_slot_and_the_other_skips(
     assert not errors, errors
     assert sorted(result.status for result in results) == ["skipped", "succeeded"]
     skipped = next(result for result in results if result.status == "skipped")
+    assert "holds the batch lease" in (skipped.reason or "")
     status, step = history(lease_settings)[skipped.run_id]
     assert status == "skipped" and "holds the batch lease" in step
     assert_served_equals_recount(lease_settings, records)
