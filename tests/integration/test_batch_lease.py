@@ -3,6 +3,9 @@ reads a slot another run is rewriting."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -23,6 +26,7 @@ from tests.integration.merge_helpers import (
     assert_served_equals_recount,
     dev_records,
     drain,
+    job_env,
     send,
 )
 
@@ -148,4 +152,31 @@ def test_serving_refuses_the_active_slot_while_another_run_rewrites_it(
         assert serving.pipeline_status()["active_slot"] == active
     # The next completed run makes the state consistent again.
     assert batch.run_once(lease_settings, spark=spark, force=True).status == "succeeded"
+    assert_served_equals_recount(lease_settings, records)
+
+
+def test_a_run_killed_holding_the_lease_does_not_block_the_next(
+    lease_settings: Settings, records: list, spark
+) -> None:
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "batch", "--once", "--force"],
+        env=job_env(lease_settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and killed.poll() is None:
+            steps = history(lease_settings).values()
+            if any(status == "running" and step.startswith("writing") for status, step in steps):
+                break
+            time.sleep(0.2)
+        assert killed.poll() is None, "the batch finished before it could be killed"
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+    # Its lease is still in Cassandra (TTL 60 s), but its process is gone: the next run goes ahead.
+    result = batch.run_once(lease_settings, spark=spark, force=True)
+    assert result.status == "succeeded"
+    assert "interrupted" in {status for status, _ in history(lease_settings).values()}
     assert_served_equals_recount(lease_settings, records)
