@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import shutil
+import uuid
+from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, TypedDict
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from pipeline.cassandra import connect
 from pipeline.errors import TrendoffError
+from pipeline.merge_guard import timestamp_type_problem
 from pipeline.schemas import BATCH_VIEWS, SLOTS
 from pipeline.settings import Settings
 from pipeline.stack.process import port_open
@@ -27,6 +31,13 @@ logger = logging.getLogger(__name__)
 # Speed views are keyed by the broker's append time, not the producer's clock: the batch/speed
 # boundary must be decided by a clock that only moves forward and that every partition shares.
 TOPIC_CONFIG = {"message.timestamp.type": "LogAppendTime"}
+TIMESTAMP_TYPE = "message.timestamp.type"
+
+
+def topic_config(settings: Settings) -> dict[str, str]:
+    """Configs of the topics ``init`` creates. Retention is explicit: Kafka is a buffer that the
+    jobs drain, the master dataset in Cassandra is the system of record."""
+    return {**TOPIC_CONFIG, "retention.ms": str(settings.kafka_retention_ms)}
 
 
 def require_kafka(settings: Settings) -> None:
@@ -63,7 +74,7 @@ def create_topics(settings: Settings) -> list[str]:
                 name=name,
                 num_partitions=settings.kafka_partitions,
                 replication_factor=settings.kafka_replication_factor,
-                topic_configs=TOPIC_CONFIG,
+                topic_configs=topic_config(settings),
             )
             for name in names
             if name not in existing
@@ -73,9 +84,53 @@ def create_topics(settings: Settings) -> list[str]:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing, timeout_ms=30000)
             logger.info("created topics %s", ", ".join(topic.name for topic in missing))
+        require_log_append_time(admin, settings.posts_topic)
     finally:
         admin.close()
     return names
+
+
+@dataclass(frozen=True)
+class PostsTopic:
+    """What the merge needs to know about the posts topic as Kafka holds it now."""
+
+    name: str
+    topic_id: uuid.UUID | None  # None when the broker does not report topic ids
+
+
+def require_log_append_time(admin: KafkaAdminClient, topic: str) -> None:
+    """Fail clearly when the topic was created without broker append times."""
+    configs = admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic, {TIMESTAMP_TYPE: None})],
+        config_filter="all",
+    )
+    entry = configs.get("topic", {}).get(topic, {}).get(TIMESTAMP_TYPE)
+    problem = timestamp_type_problem(topic, entry["value"] if entry else None)
+    if problem:
+        raise TrendoffError(
+            problem,
+            hint=f"delete the topic, run `trendoff init` to create it with {TOPIC_CONFIG}, "
+            "then `trendoff init --reset`",
+        )
+
+
+def describe_posts_topic(settings: Settings) -> PostsTopic:
+    """The posts topic's id, after checking its timestamps are broker append times."""
+    admin = admin_client(settings)
+    try:
+        topics = admin.describe_topics([settings.posts_topic])
+        if not topics or topics[0].get("error_code"):
+            raise TrendoffError(
+                f"topic {settings.posts_topic} does not exist",
+                hint="run `trendoff init` for this namespace",
+            )
+        require_log_append_time(admin, settings.posts_topic)
+        raw_id = topics[0].get("topic_id")
+        topic_id = uuid.UUID(str(raw_id)) if raw_id else None
+        # The all-zero id means "unknown" in Kafka's protocol.
+        return PostsTopic(settings.posts_topic, topic_id if topic_id and topic_id.int else None)
+    finally:
+        admin.close()
 
 
 def keyspace_cql(settings: Settings) -> str:
@@ -145,6 +200,43 @@ def initialise(settings: Settings) -> InitReport:
     topics = create_topics(settings)
     statements = create_schema(settings)
     return {"topics": topics, "keyspace": settings.keyspace, "cql_statements": len(statements)}
+
+
+# What `init --reset` empties: every table derived from Kafka offsets or from the views. The master
+# dataset (``posts``) and the run history stay unless asked.
+PROGRESS_TABLES = ("job_progress", "batch_state", "batch_lease")
+SPEED_TABLES = ("speed_vocab", "speed_topics", "speed_accounts", "speed_terms")
+STREAM_JOBS = ("master", "speed")
+
+
+class ResetReport(TypedDict):
+    truncated: list[str]
+    checkpoints_removed: list[str]
+    master_dropped: bool
+
+
+def reset_namespace(settings: Settings, *, drop_master: bool = False) -> ResetReport:
+    """Clear progress, checkpoints, speed and batch views and the batch state together, so the
+    jobs start over from the topic Kafka holds now and the next batch recounts the master dataset.
+    Run it with the jobs and the batch scheduler stopped."""
+    initialise(settings)  # every table exists before it is emptied
+    tables = [
+        *PROGRESS_TABLES,
+        *SPEED_TABLES,
+        *(f"{view}_{slot}" for view in BATCH_VIEWS for slot in SLOTS),
+        *(("posts",) if drop_master else ()),
+    ]
+    with connect(settings, keyspace=settings.keyspace) as session:
+        for table in tables:
+            session.execute(f"TRUNCATE {table}", timeout=120.0)
+    removed = []
+    for job in STREAM_JOBS:
+        checkpoint = settings.checkpoint_dir(job)
+        if checkpoint.exists():
+            shutil.rmtree(checkpoint)
+            removed.append(str(checkpoint))
+    logger.info("reset namespace %s: %s", settings.namespace, ", ".join(tables))
+    return {"truncated": tables, "checkpoints_removed": removed, "master_dropped": drop_master}
 
 
 def drop_namespace(settings: Settings) -> None:

@@ -102,9 +102,41 @@ def cmd_stack_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(status.ready for status in statuses) else 1
 
 
-def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.admin import initialise
+def _confirm_reset(args: argparse.Namespace, settings: Settings) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise TrendoffError(
+            "`init --reset` needs confirmation", hint="add --yes when no one can answer a prompt"
+        )
+    what = "progress, checkpoints, speed and batch views and the batch state"
+    if args.drop_master:
+        what += " AND the master dataset (posts)"
+    answer = input(
+        f"This clears {what} of namespace {settings.namespace!r}. Stop the jobs first.\n"
+        f"Type the namespace to go on: "
+    )
+    return answer.strip() == settings.namespace
 
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.admin import initialise, reset_namespace
+
+    if args.drop_master and not args.reset:
+        raise TrendoffError("--drop-master only goes with --reset")
+    if args.reset:
+        if not _confirm_reset(args, settings):
+            print("trendoff: reset cancelled", file=sys.stderr)
+            return 1
+        reset = reset_namespace(settings, drop_master=args.drop_master)
+        if args.json:
+            _emit_json(reset)
+        else:
+            print(
+                f"reset {settings.namespace}: emptied {', '.join(reset['truncated'])}; "
+                f"removed {len(reset['checkpoints_removed'])} checkpoint(s)"
+            )
+        return 0
     report = initialise(settings)
     if args.json:
         _emit_json(report)
@@ -304,6 +336,7 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"batch {result.status}: slot {result.slot}, high-water {result.high_water}, "
             f"{result.posts_counted} posts, {result.rows_written} rows in {result.seconds:.1f} s"
+            + (f" ({result.reason})" if result.reason else "")
         )
     return 0
 
@@ -436,6 +469,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="create the namespace's topics and keyspace")
     init.add_argument("--json", action="store_true", help="machine-readable output")
+    init.add_argument(
+        "--reset",
+        action="store_true",
+        help="clear progress, checkpoints, speed and batch views and the batch state together "
+        "(after a topic was recreated or retention lost data; stop the jobs first)",
+    )
+    init.add_argument("--yes", action="store_true", help="do not ask before --reset")
+    init.add_argument(
+        "--drop-master",
+        action="store_true",
+        help="with --reset: also empty the master dataset (posts); it is kept by default",
+    )
     init.set_defaults(handler=cmd_init)
     produce = commands.add_parser("produce", help="send posts from a source to Kafka as Avro")
     produce.add_argument(

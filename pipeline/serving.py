@@ -16,6 +16,7 @@ from pipeline.alerts import Alert, AlertStore
 from pipeline.cassandra import build_cluster, require_tables
 from pipeline.errors import TrendoffError
 from pipeline.jobs.batch import STATE_ID, as_utc
+from pipeline.merge_guard import slot_is_consistent
 from pipeline.schemas import SLOTS, TABLES
 from pipeline.serving_terms import TermViews
 from pipeline.settings import Settings
@@ -52,6 +53,10 @@ class Account:
         for key in ("first_post", "last_post"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
+
+
+class SlotBeingRewritten(TrendoffError):
+    """The active batch slot no longer holds what the run that flipped to it wrote."""
 
 
 class RequestRefused(TrendoffError):
@@ -104,7 +109,11 @@ class Serving:
         prepare = self.session.prepare
         # Qualified names: Cassandra warns about prepared statements that rely on `USE keyspace`.
         ks = settings.keyspace
-        self._state = prepare(f"SELECT active_slot, high_water FROM {ks}.batch_state WHERE id = ?")
+        # The slot tags come in the same single-row read (see pipeline/merge_guard.py).
+        self._state = prepare(
+            "SELECT active_slot, high_water, run_id, slot_0_run, slot_1_run "
+            f"FROM {ks}.batch_state WHERE id = ?"
+        )
         self._batch_vocab = {
             slot: prepare(f"SELECT words, uses FROM {ks}.batch_vocab_{slot} WHERE author = ?")
             for slot in SLOTS
@@ -168,6 +177,16 @@ class Serving:
         row = self.session.execute(self._state, (STATE_ID,)).one()
         if row is None:
             return Snapshot(None, None)
+        tags = {0: row.slot_0_run, 1: row.slot_1_run}
+        if not slot_is_consistent(row.active_slot, row.run_id, tags):
+            logger.error("active batch slot %s is being rewritten", row.active_slot)
+            # Never serve a slot another run is rewriting: its counts would be partial.
+            raise SlotBeingRewritten(
+                f"batch slot {row.active_slot} is being rewritten by batch run "
+                f"{tags.get(row.active_slot)}, not the run {row.run_id} that flipped to it",
+                hint="two batch runs overlapped; run `trendoff batch --force` once the other "
+                "has finished (docs/operations.md)",
+            )
         return Snapshot(row.active_slot, as_utc(row.high_water))
 
     @staticmethod
@@ -372,7 +391,11 @@ class Serving:
         return self.alerts.recent(limit)
 
     def pipeline_status(self, runs: int = 10) -> dict[str, object]:
-        snapshot = self.snapshot()
+        # Not snapshot(): the Pipeline page must still show the runs when the slot check fails.
+        state = self.session.execute(self._state, (STATE_ID,)).one()
+        snapshot = (
+            Snapshot(state.active_slot, as_utc(state.high_water)) if state else Snapshot(None, None)
+        )
         history = [
             {
                 "run_id": str(row.run_id),

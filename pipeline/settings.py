@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     kafka_tls_key_file: Path | None = Field(
         None, description="PEM (PKCS#8) private key of the client certificate."
     )
+    kafka_retention_ms: int = Field(
+        7 * 86_400_000,
+        ge=3_600_000,
+        description="retention.ms of the topics `init` creates (default 7 days). Kafka is a "
+        "buffer the jobs drain; the master dataset is the system of record.",
+    )
 
     # Cassandra
     cassandra_contact_points: Annotated[list[str], NoDecode] = Field(

@@ -51,14 +51,16 @@ def high_water_mark(
     Append times only grow along a partition, so once the master job wrote a record appended at
     t, every record appended before t is written too. A partition the job has fully caught up with
     can only receive records appended after ``checked_at`` (taken *before* the end offsets were
-    read). None when some partition has records the master job has not written at all.
+    read). None when some partition has records the master job has not written at all, or when
+    the progress reaches past the partition's end: that progress belongs to an older incarnation
+    of the topic (deleted and recreated), and its append times say nothing about this one.
     """
     bounds: list[datetime] = []
     for part in progress:
-        caught_up = part.end_offset == 0 or (
-            part.max_offset is not None and part.max_offset + 1 >= part.end_offset
-        )
-        if caught_up:
+        next_offset = 0 if part.max_offset is None else part.max_offset + 1
+        if next_offset > part.end_offset:
+            return None
+        if next_offset == part.end_offset:  # caught up (or an empty partition never read)
             bounds.append(checked_at)
         elif part.max_append_time is not None:
             bounds.append(part.max_append_time)

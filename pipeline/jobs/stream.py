@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from pipeline.admin import describe_posts_topic
 from pipeline.cassandra import build_cluster, require_tables
 from pipeline.ingest.avro import (
     HEADER_LENGTH,
@@ -150,13 +151,16 @@ class ProgressWriter:
 
     def __init__(self, settings: Settings, job: str) -> None:
         self.job = job
+        # The topic incarnation the offsets belong to: the batch recognises progress left over
+        # from a deleted and recreated topic by it (pipeline/merge_guard.py).
+        self.topic_id = describe_posts_topic(settings).topic_id
         self._cluster = build_cluster(settings)
         self._session = self._cluster.connect()
         require_tables(self._session, settings, TABLES)
         self._session.set_keyspace(settings.keyspace)
         self._upsert = self._session.prepare(
             "INSERT INTO job_progress (job, kafka_partition, max_offset, max_append_time, "
-            "micro_batch, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+            "micro_batch, updated_at, topic_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
 
     @staticmethod
@@ -192,6 +196,7 @@ class ProgressWriter:
                     part.max_append_time,
                     micro_batch,
                     now,
+                    self.topic_id,
                 ),
             )
             for part in reached

@@ -17,4 +17,5 @@ TABLES = (
     "batch_requests",
     "alerts",
     "alert_claims",
+    "batch_lease",
 )

@@ -164,3 +164,30 @@ def test_names_resolve_to_author_ids() -> None:
     assert resolve_account("alice.bsky.social", handles) == "did:plc:1"
     assert resolve_account("carol", handles) == "carol"
     assert resolve_account("nobody", handles) == "nobody"
+
+
+def test_progress_past_the_end_of_a_recreated_topic_does_not_move_the_mark() -> None:
+    # The topic was deleted and recreated: offsets restart at 0, the stored progress still holds
+    # the old incarnation's offsets and append times. It says nothing about the new topic.
+    emptied = [PartitionProgress(0, max_offset=99, max_append_time=at(200), end_offset=0)]
+    refilled = [
+        PartitionProgress(0, max_offset=99, max_append_time=at(200), end_offset=40),
+        PartitionProgress(1, max_offset=9, max_append_time=at(300), end_offset=10),
+    ]
+    assert high_water_mark(emptied, checked_at=at(430), window_seconds=60) is None
+    assert high_water_mark(refilled, checked_at=at(430), window_seconds=60) is None
+
+
+def test_a_partition_without_progress_holds_the_mark_back_whatever_the_others_reached() -> None:
+    others_caught_up = [
+        PartitionProgress(0, max_offset=19, max_append_time=at(200), end_offset=20),
+        PartitionProgress(1, max_offset=None, max_append_time=None, end_offset=1),
+        PartitionProgress(2, max_offset=4, max_append_time=at(100), end_offset=5),
+    ]
+    assert high_water_mark(others_caught_up, checked_at=at(430), window_seconds=60) is None
+    # Once it is written, it bounds the mark like any other partition.
+    written = [
+        *others_caught_up[::2],
+        PartitionProgress(1, max_offset=0, max_append_time=at(70), end_offset=2),
+    ]
+    assert high_water_mark(written, checked_at=at(430), window_seconds=60) == at(60)
