@@ -22,6 +22,8 @@ from tests.conftest import REPO_ROOT, RISING_HASHTAG
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
+METRICS_SUM_TO = """total => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+    .reduce((sum, metric) => sum + Number(metric.innerText.replaceAll(',', '')), 0) === total"""
 ERROR_MARKERS = ("Traceback", "Error:", "Exception", "KeyError", "StreamlitAPIException")
 
 
@@ -202,11 +204,20 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
     page.get_by_role("heading", name="Topic trends").wait_for()
     page.get_by_text("Newest counted post").wait_for(timeout=30000)
     chart_marks(page)
+    expected_total = sum(truth.topic_totals().values())
+    # The page refreshes itself every few seconds; judge the metrics once a render has settled
+    # on the fitted window (a render in progress can show the previous window's values).
+    try:
+        page.wait_for_function(
+            METRICS_SUM_TO,
+            arg=expected_total,
+            timeout=30000,
+        )
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "trends.png"), full_page=True)
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     labels = {load_lexicon().label(c) for c in truth.topic_totals()}
-    assert sum(int(value.replace(",", "")) for value in values) == sum(
-        truth.topic_totals().values()
-    )
+    assert sum(int(value.replace(",", "")) for value in values) == expected_total
     assert any(value != "0" for value in values)
     assert page.locator(".vega-embed .mark-arc path").count() > 0  # the donut has slices
     body = page.inner_text("body")
