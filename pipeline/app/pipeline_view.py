@@ -156,7 +156,7 @@ def processes_table(
             {
                 "part": cell(part.get("name")),
                 "status": cell(part.get("status")),
-                "pid": cell(part.get("pid")),
+                "pid": str(part["pid"]) if part.get("pid") else "",
                 "restarts": cell(part.get("restarts")),
                 "last exit status": cell(part.get("last_exit")),
                 "last failure": cell(datetime.fromisoformat(failed_at)) if failed_at else "",

@@ -41,14 +41,18 @@ def test_status_round_trips_and_feeds_the_processes_table(tmp_path: Path) -> Non
     jobs = PartStatus("jobs", restarts=2, log="/x/jobs.log")
     jobs.started(4242, NOW)
     jobs.exited(137, 5.0, NOW, RestartPolicy())
-    write_status(path, RunStatus("demo", 1, NOW.isoformat(), [jobs, PartStatus("app")]))
+    app = PartStatus("app")
+    app.started(5379, NOW)
+    write_status(path, RunStatus("demo", 1, NOW.isoformat(), [jobs, app, PartStatus("source")]))
     loaded = read_status(path)
     assert loaded is not None and loaded["namespace"] == "demo"
     rows = processes_table(loaded, runner_alive=True)
     assert rows[0]["part"] == "jobs" and rows[0]["restarts"] == "2"
+    assert rows[0]["pid"] == ""  # waiting to restart: no process
     assert rows[0]["last exit status"] == "137"
     assert rows[0]["last failure"] == "2026-11-26 12:00:00 UTC"
-    assert rows[1]["pid"] == ""  # blank, never "None"
+    assert rows[1]["pid"] == "5379"  # a process id, not a count: no thousands separator
+    assert rows[2]["pid"] == rows[2]["last exit status"] == ""  # blank, never "None"
     assert processes_table(loaded, runner_alive=False) == []
     assert read_status(tmp_path / "missing.json") is None
 
