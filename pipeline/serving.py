@@ -378,14 +378,6 @@ class Serving:
             self.snapshot(), since, until, self.settings.trend_bucket_seconds, kind, limit
         )
 
-    def term_timeline(
-        self, term: str, since: datetime, until: datetime
-    ) -> list[tuple[datetime, int]]:
-        """One term's posts per bucket, every bucket from that of ``since`` up to ``until``."""
-        return self._terms.timeline(
-            self.snapshot(), term, since, until, self.settings.trend_bucket_seconds
-        )
-
     def recent_alerts(self, limit: int = 20) -> list[Alert]:
         """The newest alerts, newest first, with their webhook outcomes (docs/alerts.md)."""
         return self.alerts.recent(limit)

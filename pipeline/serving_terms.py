@@ -19,7 +19,6 @@ from pipeline.trending import (
     kind_matches,
     rank_top,
     summed,
-    term_series,
     trend_span,
     trending_of,
     unpack_terms,
@@ -118,14 +117,3 @@ class TermViews:
     ) -> list[TopTerm]:
         buckets = buckets_between(_utc(since), _utc(until), bucket_seconds)
         return rank_top(summed(self.tallies(buckets, snapshot, kind)), kind, limit)
-
-    def timeline(
-        self, snapshot: Snapshot, term: str, since: datetime, until: datetime, bucket_seconds: int
-    ) -> list[tuple[datetime, int]]:
-        buckets = buckets_between(_utc(since), _utc(until), bucket_seconds)
-        tallies = self.tallies(buckets, snapshot, authors_of=set())
-        counts = {
-            bucket: {t: tally.posts for t, tally in terms.items()}
-            for bucket, terms in tallies.items()
-        }
-        return term_series(counts, term, buckets)
