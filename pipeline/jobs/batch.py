@@ -248,16 +248,7 @@ def run_once(
             reason = f"another run holds the batch lease: {holder}"
             RunLog(session, run_id, requested_by).update("skipped", reason)
             logger.warning("batch run %s skipped: %s holds the lease", run_id, holder)
-            return RunResult(
-                run_id,
-                "skipped",
-                state.active_slot,
-                state.high_water,
-                0,
-                0,
-                time.monotonic() - started,
-                reason,
-            )
+            return _skipped(run_id, state, started, reason)
         try:
             # Holding the lease, any run still marked 'running' is one that was killed.
             mark_interrupted_runs(session)
@@ -274,6 +265,20 @@ def run_once(
         raise TrendoffError(f"batch run {run_id} failed: {message}") from exc
     finally:
         cluster.shutdown()
+
+
+def _skipped(run_id: uuid.UUID, state: BatchState, started: float, reason: str) -> RunResult:
+    """A run that changed nothing: the active slot and H stay as they were."""
+    return RunResult(
+        run_id,
+        "skipped",
+        state.active_slot,
+        state.high_water,
+        0,
+        0,
+        time.monotonic() - started,
+        reason,
+    )
 
 
 def _record_failure(session: Session, run_id: uuid.UUID, message: str) -> None:
@@ -312,16 +317,7 @@ def _run_with_lease(
     ):
         reason = "nothing new below the high-water mark"
         log.update("skipped", reason, high_water=high_water)
-        return RunResult(
-            run_id,
-            "skipped",
-            state.active_slot,
-            state.high_water,
-            0,
-            0,
-            time.monotonic() - started,
-            reason,
-        )
+        return _skipped(run_id, state, started, reason)
 
     slot = 0 if state.active_slot in (None, 1) else 1
     tag_slot(session, slot, run_id, state.run_id)

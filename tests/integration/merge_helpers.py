@@ -4,19 +4,20 @@ jobs run to completion in a subprocess, and the served counts compared with a pl
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 
 import pytest
 
-from pipeline.ingest.producer import produce
 from pipeline.ingest.sources import open_source
 from pipeline.reference import recount_records
 from pipeline.serving import Serving
 from pipeline.settings import Settings
 from pipeline.text import load_lexicon
 from tests.conftest import DEV_TWEETS
+from tests.integration.test_lambda_exact import job_env, send
+
+__all__ = ["job_env", "send"]
 
 
 def dev_records(limit: int, skip: int = 0) -> list:
@@ -24,22 +25,6 @@ def dev_records(limit: int, skip: int = 0) -> list:
         pytest.fail(f"development data not found at {DEV_TWEETS}: the suite needs ../shared/data")
     source = open_source("csv", [DEV_TWEETS], fmt="ira")
     return list(itertools.islice(source.records(), skip, skip + limit))
-
-
-def send(settings: Settings, records: list) -> None:
-    summary = produce(settings, records)
-    assert summary.produced + sum(summary.rejected.values()) == len(records)
-
-
-def job_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
-    env.update(
-        TRENDOFF_NAMESPACE=settings.namespace,
-        TRENDOFF_STATE_DIR=str(settings.state_dir),
-        TRENDOFF_INGEST_WINDOW_SECONDS=str(settings.ingest_window_seconds),
-        TRENDOFF_SPARK_MASTER="local[2]",
-    )
-    return env
 
 
 def run_job(settings: Settings, job: str) -> subprocess.CompletedProcess[str]:
