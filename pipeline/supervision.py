@@ -93,16 +93,6 @@ def read_status(path: Path) -> dict[str, object] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RunnerLock:
     """One ``trendoff run`` per namespace and state dir: two would start two jobs applications
     writing the same views and two batch schedulers. An exclusive ``flock``, released by the

@@ -18,7 +18,8 @@ from pipeline.distinctive import Distinctive, distinctive_words
 from pipeline.serving import Serving
 from pipeline.settings import Settings, get_settings
 from pipeline.stack import manager
-from pipeline.supervision import process_alive, read_status, status_path
+from pipeline.stack.process import pid_alive
+from pipeline.supervision import read_status, status_path
 from pipeline.text import Lexicon, load_lexicon
 from pipeline.trending import TopTerm, Trending, TrendParams
 from pipeline.views import SharedWord
@@ -155,4 +156,4 @@ def runner_status() -> tuple[dict[str, object] | None, bool]:
     settings = app_settings()
     status = read_status(status_path(settings.state_dir, settings.namespace))
     pid = status.get("runner_pid") if status else None
-    return status, isinstance(pid, int) and process_alive(pid)
+    return status, isinstance(pid, int) and pid_alive(pid)
