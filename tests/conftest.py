@@ -30,6 +30,25 @@ def fresh_namespace(prefix: str = "t") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
+def jobs_namespace(stack: Settings, state_dir: Path, prefix: str, **overrides: Any) -> Settings:
+    """An initialised namespace of its own for tests that run the streaming jobs: one-second
+    ingest windows (H passes what was sent after a short sleep) and its own state dir, sharing
+    the stack's resolved jars. Drop it with ``drop_namespace`` afterwards."""
+    from pipeline.admin import initialise
+
+    settings = stack.model_copy(
+        update={
+            "namespace": fresh_namespace(prefix),
+            "ingest_window_seconds": 1,
+            "state_dir": state_dir,
+            **overrides,
+        }
+    )
+    (state_dir / "jvm").symlink_to(stack.state_dir / "jvm")
+    initialise(settings)
+    return settings
+
+
 @pytest.fixture
 def make_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
     """Settings from keyword overrides only; the developer's environment and .env are ignored."""

@@ -35,7 +35,7 @@ from pipeline.settings import Settings
 from pipeline.text import load_lexicon
 from pipeline.trending import TrendParams
 from pipeline.views import floor_time
-from tests.conftest import DEV_TWEETS
+from tests.conftest import DEV_TWEETS, jobs_namespace
 
 pytestmark = pytest.mark.integration
 
@@ -58,21 +58,11 @@ def records() -> list:
 
 @pytest.fixture(scope="module")
 def lambda_settings(stack: Settings, tmp_path_factory) -> Iterator[Settings]:
-    from pipeline.admin import drop_namespace, initialise
-    from tests.conftest import fresh_namespace
+    from pipeline.admin import drop_namespace
 
-    settings = stack.model_copy(
-        update={
-            "namespace": fresh_namespace("lx"),
-            # One-second ingest windows let the test move the high-water mark past what it sent
-            # with a short sleep instead of a minute.
-            "ingest_window_seconds": 1,
-            "state_dir": tmp_path_factory.mktemp("state"),
-            "stream_max_offsets_per_trigger": 20_000,
-        }
+    settings = jobs_namespace(
+        stack, tmp_path_factory.mktemp("state"), "lx", stream_max_offsets_per_trigger=20_000
     )
-    (settings.state_dir / "jvm").symlink_to(stack.state_dir / "jvm")
-    initialise(settings)
     yield settings
     drop_namespace(settings)
 

@@ -21,6 +21,7 @@ import pytest
 from pipeline.ingest.sources import open_source
 from pipeline.jobs import batch
 from pipeline.settings import Settings
+from tests.conftest import jobs_namespace
 from tests.integration.test_lambda_exact import drain, job_env, kill_mid_stream, send
 
 pytestmark = pytest.mark.integration
@@ -81,20 +82,12 @@ def crafted_files(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def trend_settings(stack: Settings, tmp_path_factory) -> Iterator[Settings]:
-    from pipeline.admin import drop_namespace, initialise
-    from tests.conftest import fresh_namespace
+    from pipeline.admin import drop_namespace
 
-    settings = stack.model_copy(
-        update={
-            "namespace": fresh_namespace("tr"),
-            "ingest_window_seconds": 1,
-            "state_dir": tmp_path_factory.mktemp("state"),
-            # Small micro-batches, so the speed job can be killed between two of them.
-            "stream_max_offsets_per_trigger": 60,
-        }
+    # Small micro-batches, so the speed job can be killed between two of them.
+    settings = jobs_namespace(
+        stack, tmp_path_factory.mktemp("state"), "tr", stream_max_offsets_per_trigger=60
     )
-    (settings.state_dir / "jvm").symlink_to(stack.state_dir / "jvm")
-    initialise(settings)
     yield settings
     drop_namespace(settings)
 
