@@ -167,7 +167,7 @@ def create_schema(settings: Settings) -> list[str]:
             keep_no_truncate_snapshots(session)
             # A setting, so applied on every init: a changed TTL reaches existing keyspaces.
             session.execute(
-                "ALTER TABLE speed_terms WITH default_time_to_live = "
+                "ALTER TABLE speed_term_tallies WITH default_time_to_live = "
                 f"{int(settings.speed_terms_ttl_seconds)}"
             )
     except TrendoffError:
@@ -205,7 +205,7 @@ def initialise(settings: Settings) -> InitReport:
 # What `init --reset` empties: every table derived from Kafka offsets or from the views. The master
 # dataset (``posts``) and the run history stay unless asked.
 PROGRESS_TABLES = ("job_progress", "batch_state", "batch_lease")
-SPEED_TABLES = ("speed_vocab", "speed_topics", "speed_accounts", "speed_terms")
+SPEED_TABLES = ("speed_vocab", "speed_topics", "speed_accounts", "speed_term_tallies")
 STREAM_JOBS = ("master", "speed")
 
 

@@ -19,6 +19,7 @@ from pipeline.trending import (
     kind_matches,
     rank_top,
     summed,
+    tally_slices,
     trend_span,
     trending_of,
     unpack_terms,
@@ -38,23 +39,26 @@ def _utc(moment: datetime) -> datetime:
 
 
 class TermViews:
-    """Reads the packed term rows of a set of buckets, both layers at once (asynchronously)."""
+    """Reads the packed term rows of a set of buckets, both layers at once (asynchronously): one
+    read per hour partition slice (:func:`pipeline.trending.tally_slices`) and layer."""
 
     def __init__(self, session: Session, keyspace: str) -> None:
         self.session = session
         prepare = session.prepare
         self._batch = {
             (slot, with_authors): prepare(
-                f"SELECT terms, posts{', authors' if with_authors else ''} "
-                f"FROM {keyspace}.batch_terms_{slot} WHERE bucket = ?"
+                f"SELECT bucket, terms, posts{', authors' if with_authors else ''} "
+                f"FROM {keyspace}.batch_term_tallies_{slot} "
+                "WHERE hour = ? AND bucket >= ? AND bucket <= ?"
             )
             for slot in SLOTS
             for with_authors in (False, True)
         }
         self._speed = {
             with_authors: prepare(
-                f"SELECT terms, posts{', authors' if with_authors else ''} "
-                f"FROM {keyspace}.speed_terms WHERE bucket = ? AND window_start >= ?"
+                f"SELECT bucket, window_start, terms, posts{', authors' if with_authors else ''} "
+                f"FROM {keyspace}.speed_term_tallies "
+                "WHERE hour = ? AND bucket >= ? AND bucket <= ?"
             )
             for with_authors in (False, True)
         }
@@ -69,22 +73,22 @@ class TermViews:
         """Merged tallies of ``kind`` per bucket. Authors are read only for the buckets in
         ``authors_of`` (all when None); other buckets' tallies have ``authors`` None."""
         speed_from = snapshot.high_water or EPOCH
-        pending: list[tuple[datetime, ResponseFuture]] = []
-        for bucket in buckets:
-            with_authors = authors_of is None or bucket in authors_of
+        wanted = set(buckets)
+        pending: list[tuple[bool, ResponseFuture]] = []
+        for piece in tally_slices(wanted, authors_of):
+            bounds = (piece.hour, piece.first, piece.last)
             if snapshot.slot is not None:
-                statement = self._batch[(snapshot.slot, with_authors)]
-                pending.append((bucket, self.session.execute_async(statement, (bucket,))))
-            pending.append(
-                (
-                    bucket,
-                    self.session.execute_async(self._speed[with_authors], (bucket, speed_from)),
-                )
-            )
-        merged: dict[datetime, dict[str, TermTally]] = {}
-        for bucket, future in pending:
-            terms = merged.setdefault(bucket, {})
+                statement = self._batch[(snapshot.slot, piece.with_authors)]
+                pending.append((False, self.session.execute_async(statement, bounds)))
+            statement = self._speed[piece.with_authors]
+            pending.append((True, self.session.execute_async(statement, bounds)))
+        merged: dict[datetime, dict[str, TermTally]] = {bucket: {} for bucket in wanted}
+        for is_speed, future in pending:
             for row in future.result():
+                bucket = _utc(row.bucket)
+                if bucket not in wanted or (is_speed and _utc(row.window_start) < speed_from):
+                    continue
+                terms = merged[bucket]
                 authors: Any = getattr(row, "authors", None)
                 for term, posts, names in unpack_terms(row.terms, row.posts, authors):
                     if kind_matches(term, kind):

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from pipeline.text import Tokens
@@ -29,13 +29,18 @@ HASHTAG, MENTION, WORD = "hashtag", "mention", "word"
 KINDS = (HASHTAG, MENTION, WORD)
 SIGILS = {HASHTAG: "#", MENTION: "@"}
 
-# Packed term rows (speed_terms and batch_terms_N): ``terms`` and ``posts`` are aligned
-# newline-joined lists (terms never hold white space), ``authors`` is a JSON array holding, per
-# term, the array of its distinct authors (handles may hold any character, JSON escapes them).
+# Packed term rows (speed_term_tallies and batch_term_tallies_N): ``terms`` and ``posts`` are
+# aligned newline-joined lists (terms never hold white space), ``authors`` is a JSON array holding,
+# per term, the array of its distinct authors (handles may hold any character, JSON escapes them).
 TERM_SEPARATOR = "\n"
 # A packed row holds at most this many terms: a few hundred kilobytes even when popular terms
 # carry long author lists, far below Cassandra's mutation size limit.
 TERMS_PER_CHUNK = 2000
+# Term rows are partitioned by the hour of their bucket, the bucket a clustering column: a
+# trending question reads ~26 partition slices per layer instead of one partition per bucket, and
+# a replay of history, whose micro-batches span thousands of buckets, writes a few rows per
+# partition, which the connector sends as one batch.
+TALLY_PARTITION_SECONDS = 3600
 
 
 def term_kind(term: str) -> str:
@@ -175,6 +180,40 @@ def buckets_between(since: datetime, until: datetime, bucket_seconds: int) -> li
         found.append(bucket)
         bucket += step
     return found
+
+
+def tally_hour(bucket: datetime) -> datetime:
+    """The partition (an hour) holding the term rows of ``bucket``."""
+    return floor_time(bucket, TALLY_PARTITION_SECONDS)
+
+
+@dataclass(frozen=True)
+class TallySlice:
+    """One read of term rows: the buckets ``first``..``last`` of the partition ``hour``, with or
+    without their authors."""
+
+    hour: datetime
+    first: datetime
+    last: datetime
+    with_authors: bool
+
+
+def tally_slices(
+    buckets: Iterable[datetime], authors_of: Container[datetime] | None = None
+) -> list[TallySlice]:
+    """The partition slices holding ``buckets``: per hour partition, runs of requested buckets
+    that agree on whether their authors are read (all are when ``authors_of`` is None). A slice
+    may span buckets that were not requested when the request has gaps: readers keep only the
+    requested ones."""
+    slices: list[TallySlice] = []
+    for bucket in sorted(set(buckets)):
+        hour = tally_hour(bucket)
+        with_authors = authors_of is None or bucket in authors_of
+        if slices and slices[-1].hour == hour and slices[-1].with_authors == with_authors:
+            slices[-1] = replace(slices[-1], last=bucket)
+        else:
+            slices.append(TallySlice(hour, bucket, bucket, with_authors))
+    return slices
 
 
 def expected_count(baseline_posts: int, params: TrendParams) -> float:

@@ -21,7 +21,7 @@ from pipeline.text.spark_tokens import (
     words_of_candidates_column,
 )
 from pipeline.text.spark_topics import categories_of_candidates
-from pipeline.trending import SIGILS, TERM_SEPARATOR, TERMS_PER_CHUNK
+from pipeline.trending import SIGILS, TALLY_PARTITION_SECONDS, TERM_SEPARATOR, TERMS_PER_CHUNK
 from pipeline.views import VOCABULARY_CHUNKS, VOCABULARY_SEPARATOR
 
 if TYPE_CHECKING:
@@ -152,13 +152,21 @@ def event_bucket(created_at: Column, bucket_seconds: int) -> Column:
     return F.timestamp_seconds(seconds * F.lit(bucket_seconds))
 
 
+# Options for writing packed_terms: a single-partition batch is one mutation, which Cassandra
+# applies (and exempts from its batch size warning) at about the cost of one row, so a replay's
+# rows of one hour partition go together; rows are at most a few hundred kilobytes.
+TERM_WRITE_OPTIONS = {"spark.cassandra.output.batch.size.bytes": "16384"}
+
+
 def packed_terms(terms: DataFrame, keys: list[str], bucket_seconds: int) -> DataFrame:
-    """``bucket``, keys…, ``chunk``, ``terms``, ``posts``, ``authors``: each term's posts and
-    distinct authors per event-time bucket (``terms`` from :func:`with_terms`), packed as
-    :func:`pipeline.trending.unpack_terms` reads them, :data:`TERMS_PER_CHUNK` terms a row.
+    """``hour``, ``bucket``, keys…, ``chunk``, ``terms``, ``posts``, ``authors``: each term's
+    posts and distinct authors per event-time bucket (``terms`` from :func:`with_terms`), packed
+    as :func:`pipeline.trending.unpack_terms` reads them, :data:`TERMS_PER_CHUNK` terms a row,
+    with the hour partition of the bucket. Write with :data:`TERM_WRITE_OPTIONS`.
 
     Two shuffles: one to tally (bucket, keys, term), one to gather a bucket's tallies, which are
-    then sliced into chunks in place (no sort, no window function)."""
+    then sliced into chunks in place (no window function). Rows come sorted by hour within each
+    Spark partition, so the connector's batches fill with rows of one Cassandra partition."""
     from pyspark.sql import functions as F
 
     per_term = (
@@ -193,6 +201,7 @@ def packed_terms(terms: DataFrame, keys: list[str], bucket_seconds: int) -> Data
         ).alias("part"),
     )
     return chunks.select(
+        event_bucket(F.col("bucket"), TALLY_PARTITION_SECONDS).alias("hour"),
         "bucket",
         *keys,
         "chunk",
@@ -203,4 +212,4 @@ def packed_terms(terms: DataFrame, keys: list[str], bucket_seconds: int) -> Data
             F.transform("part", lambda entry: entry["posts"].cast("string")), TERM_SEPARATOR
         ).alias("posts"),
         F.to_json(F.transform("part", lambda entry: entry["authors"])).alias("authors"),
-    )
+    ).sortWithinPartitions("hour")

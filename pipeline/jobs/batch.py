@@ -25,6 +25,7 @@ from pipeline.admin import describe_posts_topic
 from pipeline.cassandra import build_cluster, require_tables
 from pipeline.errors import TrendoffError
 from pipeline.jobs.aggregates import (
+    TERM_WRITE_OPTIONS,
     account_activity,
     packed_terms,
     packed_vocabulary,
@@ -44,7 +45,7 @@ from pipeline.views import PartitionProgress, high_water_mark
 
 if TYPE_CHECKING:
     from cassandra.cluster import Session
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 logger = logging.getLogger(__name__)
 
@@ -338,16 +339,21 @@ def _run_with_lease(
     try:
         counted = terms.count()
         rows = 0
-        for view, frame in (
-            ("batch_vocab", packed_vocabulary(word_uses(terms, []), [])),
-            ("batch_topics", topic_posts(terms, [])),
-            ("batch_accounts", account_activity(terms, [])),
-            ("batch_terms", packed_terms(terms, [], settings.trend_bucket_seconds)),
-        ):
+        views: list[tuple[str, DataFrame, dict[str, str]]] = [
+            ("batch_vocab", packed_vocabulary(word_uses(terms, []), []), {}),
+            ("batch_topics", topic_posts(terms, []), {}),
+            ("batch_accounts", account_activity(terms, []), {}),
+            (
+                "batch_term_tallies",
+                packed_terms(terms, [], settings.trend_bucket_seconds),
+                TERM_WRITE_OPTIONS,
+            ),
+        ]
+        for view, frame, options in views:
             log.update("running", f"writing {view}_{slot}", slot=slot, high_water=high_water)
             frame = frame.persist()
             rows += frame.count()
-            write_table(frame, settings, f"{view}_{slot}")
+            write_table(frame, settings, f"{view}_{slot}", **options)
             frame.unpersist()
     finally:
         terms.unpersist()

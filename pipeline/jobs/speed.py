@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from pipeline.jobs.aggregates import (
+    TERM_WRITE_OPTIONS,
     account_activity,
     packed_terms,
     packed_vocabulary,
@@ -70,7 +71,10 @@ def handle_micro_batch(
         write_table(account_activity(terms, SPEED_KEYS), settings, "speed_accounts")
         laps.lap("accounts")
         write_table(
-            packed_terms(terms, SPEED_KEYS, settings.trend_bucket_seconds), settings, "speed_terms"
+            packed_terms(terms, SPEED_KEYS, settings.trend_bucket_seconds),
+            settings,
+            "speed_term_tallies",
+            **TERM_WRITE_OPTIONS,
         )
         laps.lap("terms")
         progress.save(reached, micro_batch)

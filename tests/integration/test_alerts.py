@@ -1,9 +1,9 @@
-"""Alerts on the real stack. Term rows are written into ``speed_terms`` of a fresh namespace with
-:func:`pipeline.trending.pack_terms`, as the speed job writes them: (a) #risingtag used once each by
-30 accounts in the last bucket, (b) #spamtag posted 200 times by one account in that bucket, and
-(c) #steadytag used once in every bucket for a day and more. Checked twice, exactly one alert
-fires, for (a). Webhooks are local HTTP servers on 127.0.0.1: one that records what it is sent,
-one that answers 500, and one that never answers.
+"""Alerts on the real stack. Term rows are written into ``speed_term_tallies`` of a fresh namespace
+with :func:`pipeline.trending.pack_terms`, as the speed job writes them: (a) #risingtag used
+once each by 30 accounts in the last bucket, (b) #spamtag posted 200 times by one account in
+that bucket, and (c) #steadytag used once in every bucket for a day and more. Checked twice,
+exactly one alert fires, for (a). Webhooks are local HTTP servers on 127.0.0.1: one that records
+what it is sent, one that answers 500, and one that never answers.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pipeline.alerts import NOT_CONFIGURED, SENT, alert_message
 from pipeline.cassandra import connect
 from pipeline.jobs.alerting import AlertChecker, run_checks, webhook_sender
 from pipeline.settings import Settings
-from pipeline.trending import pack_terms
+from pipeline.trending import pack_terms, tally_hour
 
 pytestmark = pytest.mark.integration
 
@@ -55,12 +55,14 @@ def seed(settings: Settings, tallies: dict[datetime, dict]) -> None:
     ks = settings.keyspace
     with connect(settings) as session:
         insert = session.prepare(
-            f"INSERT INTO {ks}.speed_terms (bucket, window_start, micro_batch, chunk, terms, "
-            "posts, authors) VALUES (?, ?, 0, ?, ?, ?, ?)"
+            f"INSERT INTO {ks}.speed_term_tallies (hour, bucket, window_start, micro_batch, chunk, "
+            "terms, posts, authors) VALUES (?, ?, ?, 0, ?, ?, ?, ?)"
         )
         for bucket, terms in tallies.items():
             for chunk, (packed, posts, authors) in enumerate(pack_terms(terms)):
-                session.execute(insert, (bucket, bucket, chunk, packed, posts, authors))
+                session.execute(
+                    insert, (tally_hour(bucket), bucket, bucket, chunk, packed, posts, authors)
+                )
         session.execute(
             f"INSERT INTO {ks}.speed_accounts (bucket, window_start, author, micro_batch, posts, "
             "first_post, last_post) VALUES (0, %s, 'voice_00', 0, 1, %s, %s)",

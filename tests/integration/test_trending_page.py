@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline.cassandra import connect
 from pipeline.jobs.batch import STATE_ID
 from pipeline.settings import Settings, get_settings
-from pipeline.trending import pack_terms
+from pipeline.trending import pack_terms, tally_hour
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -59,12 +59,12 @@ def seed(settings: Settings) -> None:
     newest post (the replay clock the page follows)."""
     with connect(settings, keyspace=settings.keyspace) as session:
         batch = session.prepare(
-            "INSERT INTO batch_terms_0 (bucket, chunk, terms, posts, authors) "
-            "VALUES (?, ?, ?, ?, ?)"
+            "INSERT INTO batch_term_tallies_0 (hour, bucket, chunk, terms, posts, authors) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
         )
         speed = session.prepare(
-            "INSERT INTO speed_terms (bucket, window_start, micro_batch, chunk, terms, posts, "
-            "authors) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO speed_term_tallies (hour, bucket, window_start, micro_batch, chunk, "
+            "terms, posts, authors) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         )
         state = session.prepare(
             "INSERT INTO batch_state (id, active_slot, high_water, flipped_at) VALUES (?, ?, ?, ?)"
@@ -75,9 +75,11 @@ def seed(settings: Settings) -> None:
         )
         for bucket, tallies in batch_buckets().items():
             for chunk, row in enumerate(pack_terms(tallies)):
-                session.execute(batch, (bucket, chunk, *row))
+                session.execute(batch, (tally_hour(bucket), bucket, chunk, *row))
         for chunk, row in enumerate(pack_terms(last_bucket())):
-            session.execute(speed, (LAST_BUCKET, LAST_BUCKET, 0, chunk, *row))
+            session.execute(
+                speed, (tally_hour(LAST_BUCKET), LAST_BUCKET, LAST_BUCKET, 0, chunk, *row)
+            )
         session.execute(state, (STATE_ID, 0, HIGH_WATER, HIGH_WATER))
         for author in ("spammer", *VOICES):
             session.execute(account, (LAST_BUCKET, author, 1, LAST_BUCKET, NEWEST))

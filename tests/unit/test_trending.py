@@ -17,6 +17,8 @@ from pipeline.trending import (
     pack_terms,
     rank_top,
     rank_trending,
+    tally_hour,
+    tally_slices,
     term_kind,
     terms_of,
     trend_span,
@@ -136,3 +138,38 @@ def test_leaderboard_orders_by_posts_then_authors_then_term() -> None:
 def test_range_buckets_start_at_the_bucket_of_since() -> None:
     buckets = buckets_between(T0 + timedelta(minutes=3), T0 + timedelta(minutes=11), 300)
     assert buckets == [T0, T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)]
+
+
+def test_a_day_of_buckets_reads_one_slice_per_hour_and_authors_only_for_the_window() -> None:
+    span = trend_span(T0 + timedelta(minutes=2), PARAMS)  # 1 h window, 24 h baseline, 5-min buckets
+    slices = tally_slices(span.buckets(), set(span.window_buckets()))
+    window = [piece for piece in slices if piece.with_authors]
+    baseline = [piece for piece in slices if not piece.with_authors]
+    assert len(span.buckets()) == 300
+    # The window (11:05 up to the bucket ending 12:05) spans the 11:00 and 12:00 partitions.
+    assert [(piece.hour, piece.first, piece.last) for piece in window] == [
+        (T0 - timedelta(hours=1), T0 - timedelta(minutes=55), T0 - timedelta(minutes=5)),
+        (T0, T0, T0),
+    ]
+    assert len(baseline) == 25
+    assert baseline[0].first == span.baseline_start
+    assert baseline[-1].last == T0 - timedelta(hours=1)
+    covered = {
+        piece.first + timedelta(minutes=5 * step)
+        for piece in slices
+        for step in range(int((piece.last - piece.first) / timedelta(minutes=5)) + 1)
+    }
+    assert covered == set(span.buckets())
+    assert all(tally_hour(piece.first) == tally_hour(piece.last) == piece.hour for piece in slices)
+
+
+def test_slices_split_where_authors_change_and_merge_duplicates() -> None:
+    buckets = [T0 + timedelta(minutes=5 * step) for step in range(4)]
+    slices = tally_slices([*buckets, buckets[0]], {buckets[1]})
+    assert [(piece.first, piece.last, piece.with_authors) for piece in slices] == [
+        (buckets[0], buckets[0], False),
+        (buckets[1], buckets[1], True),
+        (buckets[2], buckets[3], False),
+    ]
+    assert tally_slices(buckets) == [tally_slices(buckets)[0]]
+    assert tally_slices(buckets)[0].with_authors
