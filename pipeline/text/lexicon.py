@@ -35,6 +35,20 @@ class Lexicon:
         """The category's terms as separator-padded token runs (what both matchers look for)."""
         return [SEPARATOR + SEPARATOR.join(term) + SEPARATOR for term in self.categories[category]]
 
+    def tokens_and_phrases(self, category: str) -> tuple[list[str], list[str]]:
+        """The same match split for speed: the category's one-token terms (a text matches when
+        one of its tokens equals one), and its padded multi-token :meth:`phrases` that hold none
+        of those tokens (a phrase holding one can only match where that token already does)."""
+        terms = self.categories[category]
+        tokens = sorted({term[0] for term in terms if len(term) == 1})
+        single = set(tokens)
+        phrases = [
+            SEPARATOR + SEPARATOR.join(term) + SEPARATOR
+            for term in terms
+            if len(term) > 1 and not single.intersection(term)
+        ]
+        return tokens, phrases
+
 
 def _parse(text: str, where: str) -> Lexicon:
     try:

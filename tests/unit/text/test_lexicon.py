@@ -68,3 +68,17 @@ def test_malformed_lexicons_are_clear_errors(tmp_path: Path, content: str, messa
 def test_missing_lexicon_file(tmp_path: Path) -> None:
     with pytest.raises(TrendoffError, match="cannot read lexicon"):
         load_lexicon(tmp_path / "nope.toml")
+
+
+def test_token_and_phrase_split_keeps_only_phrases_a_token_does_not_imply(drinks) -> None:
+    tokens, phrases = drinks.tokens_and_phrases("tea")
+    assert "tea" in tokens and "green tea" not in tokens
+    # "green tea" holds the token "tea": wherever it matches, "tea" does.
+    assert " green tea " not in phrases
+    assert " earl grey " in phrases
+    single, multi = drinks.tokens_and_phrases("energy_drinks")
+    assert " red bull " in multi and "redbull" in single
+    for category in drinks.categories:
+        single, multi = drinks.tokens_and_phrases(category)
+        assert len(single) + len(multi) <= len(drinks.phrases(category))
+        assert set(multi) <= set(drinks.phrases(category))
