@@ -25,6 +25,7 @@ from pipeline.jobs.stream import (
     ingest_window_start,
     run_job,
     valid_posts,
+    write_concurrently,
     write_table,
 )
 from pipeline.settings import Settings
@@ -63,20 +64,31 @@ def handle_micro_batch(
             .withColumn("micro_batch", F.lit(micro_batch).cast("long"))
         )
         terms = with_terms(posts, lexicon).persist()
-        vocabulary = packed_vocabulary(word_uses(terms, SPEED_KEYS), SPEED_KEYS, chunks=1)
-        write_table(vocabulary, settings, "speed_vocab")
-        laps.lap("words")
-        write_table(topic_posts(terms, SPEED_KEYS), settings, "speed_topics")
-        laps.lap("topics")
-        write_table(account_activity(terms, SPEED_KEYS), settings, "speed_accounts")
-        laps.lap("accounts")
-        write_table(
-            packed_terms(terms, SPEED_KEYS, settings.trend_bucket_seconds),
-            settings,
-            "speed_term_tallies",
-            **TERM_WRITE_OPTIONS,
+        terms.count()
+        laps.lap("tokens")
+        keys = SPEED_KEYS
+        bucket_seconds = settings.trend_bucket_seconds
+        write_concurrently(
+            decoded.sparkSession,
+            {
+                "words": lambda: write_table(
+                    packed_vocabulary(word_uses(terms, keys), keys, chunks=1),
+                    settings,
+                    "speed_vocab",
+                ),
+                "topics": lambda: write_table(topic_posts(terms, keys), settings, "speed_topics"),
+                "accounts": lambda: write_table(
+                    account_activity(terms, keys), settings, "speed_accounts"
+                ),
+                "terms": lambda: write_table(
+                    packed_terms(terms, keys, bucket_seconds),
+                    settings,
+                    "speed_term_tallies",
+                    **TERM_WRITE_OPTIONS,
+                ),
+            },
+            laps,
         )
-        laps.lap("terms")
         progress.save(reached, micro_batch)
         laps.lap("progress")
         logger.info(
