@@ -166,10 +166,8 @@ def create_schema(settings: Settings) -> list[str]:
                 session.execute(statement)
             keep_no_truncate_snapshots(session)
             # A setting, so applied on every init: a changed TTL reaches existing keyspaces.
-            session.execute(
-                "ALTER TABLE speed_term_tallies WITH default_time_to_live = "
-                f"{int(settings.speed_terms_ttl_seconds)}"
-            )
+            for table, ttl in speed_table_ttls(settings).items():
+                session.execute(f"ALTER TABLE {table} WITH default_time_to_live = {ttl}")
     except TrendoffError:
         raise
     except Exception as exc:  # noqa: BLE001 - driver errors become one actionable line
@@ -178,6 +176,18 @@ def create_schema(settings: Settings) -> list[str]:
             hint="is Cassandra up (`trendoff stack status`) and TRENDOFF_CASSANDRA_* right?",
         ) from None
     return statements
+
+
+def speed_table_ttls(settings: Settings) -> dict[str, int]:
+    """Each speed table's default TTL: its rows are needed only until a batch covers their
+    window, so they expire instead of growing without end (docs/operations.md)."""
+    views = int(settings.speed_views_ttl_seconds)
+    return {
+        "speed_term_tallies": int(settings.speed_terms_ttl_seconds),
+        "speed_vocab": views,
+        "speed_topics": views,
+        "speed_accounts": views,
+    }
 
 
 def keep_no_truncate_snapshots(session: Session) -> None:

@@ -23,6 +23,8 @@ from pipeline.runner import DEFAULT_SOURCE
 from pipeline.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from pipeline.ingest.model import Post, Rejected
     from pipeline.ingest.producer import ProduceSummary
     from pipeline.views import SharedWord
@@ -315,10 +317,21 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.jobs import application
     from pipeline.jobs.scheduler import parse_duration
 
-    application.run(
-        settings, batch_every=None if args.no_batch else parse_duration(args.batch_every)
-    )
+    batch_every = None if args.no_batch else parse_duration(args.batch_every)
+    _require_speed_ttls(settings, batch_every)
+    application.run(settings, batch_every=batch_every)
     return 0
+
+
+def _require_speed_ttls(settings: Settings, batch_every: timedelta | None) -> None:
+    """Refuse batches too far apart for the speed TTLs: serving would lose uncovered rows."""
+    problem = settings.speed_ttl_problem(batch_every)
+    if problem:
+        raise TrendoffError(
+            problem,
+            hint="raise TRENDOFF_SPEED_TERMS_TTL_SECONDS / TRENDOFF_SPEED_VIEWS_TTL_SECONDS, run "
+            "`trendoff init`, or batch more often",
+        )
 
 
 def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
@@ -404,8 +417,11 @@ def cmd_reference(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.jobs.scheduler import parse_duration
     from pipeline.runner import run
 
+    if not args.app_only:
+        _require_speed_ttls(settings, parse_duration(args.batch_every))
     return run(
         settings,
         source=args.source,

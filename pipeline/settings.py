@@ -29,6 +29,12 @@ NAMESPACE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 DATACENTER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+# The speed tables with a default TTL, and the time a batch run is allowed to take beyond its
+# interval before the rows it is to cover may expire.
+SPEED_TTL_SETTINGS = ("speed_terms_ttl_seconds", "speed_views_ttl_seconds")
+SPEED_TTL_MARGIN_SECONDS = 1800
+
+
 def _check_datacenter(name: str) -> str:
     if not DATACENTER_PATTERN.match(name):
         raise ValueError(
@@ -259,6 +265,13 @@ class Settings(BaseSettings):
         description="Speed term rows expire after this long; the batch layer has long covered "
         "them (it runs every 15 min by default). Keep it above the batch interval.",
     )
+    speed_views_ttl_seconds: int = Field(
+        2 * 86400,
+        ge=3600,
+        description="Rows of `speed_vocab`, `speed_topics` and `speed_accounts` expire after this "
+        "long: serving needs a speed row only until a batch covers its window, so keep it above "
+        "ingest window + batch interval + a batch run (docs/operations.md, bounded growth).",
+    )
 
     # Sources and app
     produce_remembered_ids: int = Field(
@@ -371,6 +384,38 @@ class Settings(BaseSettings):
                     f"({self.trend_bucket_seconds})"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _check_speed_ttls(self) -> Settings:
+        # A speed row must outlive its own window by more than the margin a batch needs to cover
+        # it; `trendoff jobs` checks the batch interval itself (speed_ttl_problem).
+        for name in SPEED_TTL_SETTINGS:
+            if getattr(self, name) < self.ingest_window_seconds + SPEED_TTL_MARGIN_SECONDS:
+                raise ValueError(
+                    f"{name} must be at least ingest_window_seconds + "
+                    f"{SPEED_TTL_MARGIN_SECONDS} s: speed rows must outlive their window "
+                    "until a batch covers it"
+                )
+        return self
+
+    def speed_ttl_problem(self, batch_every: timedelta | None) -> str | None:
+        """Why the speed TTLs are too short for batches ``batch_every`` apart, or None.
+
+        A speed row is written during its ingest window and read until a batch run has moved
+        the high-water mark past that window: at worst one window, one interval and one run
+        (allowed SPEED_TTL_MARGIN_SECONDS) after it was written."""
+        if batch_every is None:
+            return None
+        needed = self.ingest_window_seconds + batch_every.total_seconds()
+        needed += SPEED_TTL_MARGIN_SECONDS
+        short = [name for name in SPEED_TTL_SETTINGS if getattr(self, name) < needed]
+        if not short:
+            return None
+        return (
+            f"{', '.join(short)} must be at least {int(needed)} s for batches every "
+            f"{int(batch_every.total_seconds())} s, or serving would lose speed rows a batch "
+            "has not yet covered"
+        )
 
     def trend_params(self) -> TrendParams:
         from pipeline.trending import TrendParams

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,21 @@ def test_local_datacenter_is_validated(make_settings, local: str) -> None:
 def test_an_empty_admin_token_is_refused(make_settings, token: str) -> None:
     with pytest.raises(ValidationError, match="admin_token"):
         make_settings(admin_token=token)
+
+
+def test_speed_ttls_must_outlive_a_window_and_a_batch_run(make_settings) -> None:
+    with pytest.raises(ValidationError, match="speed_views_ttl_seconds"):
+        make_settings(ingest_window_seconds=3600, speed_views_ttl_seconds=3600)
+    with pytest.raises(ValidationError, match="speed_terms_ttl_seconds"):
+        make_settings(ingest_window_seconds=3600, speed_terms_ttl_seconds=5000)
+    make_settings(ingest_window_seconds=60, speed_views_ttl_seconds=3600)  # 60 s + 30 min fits
+
+
+def test_speed_ttls_must_cover_the_batch_interval(make_settings) -> None:
+    settings = make_settings(speed_views_ttl_seconds=4 * 3600, speed_terms_ttl_seconds=86400)
+    assert settings.speed_ttl_problem(None) is None  # no batches: nothing to wait for
+    assert settings.speed_ttl_problem(timedelta(minutes=15)) is None
+    problem = settings.speed_ttl_problem(timedelta(hours=4))
+    assert problem is not None
+    assert "speed_views_ttl_seconds" in problem
+    assert "speed_terms_ttl_seconds" not in problem
