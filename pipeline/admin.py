@@ -37,7 +37,10 @@ TIMESTAMP_TYPE = "message.timestamp.type"
 def topic_config(settings: Settings) -> dict[str, str]:
     """Configs of the topics ``init`` creates. Retention is explicit: Kafka is a buffer that the
     jobs drain, the master dataset in Cassandra is the system of record."""
-    return {**TOPIC_CONFIG, "retention.ms": str(settings.kafka_retention_ms)}
+    config = {**TOPIC_CONFIG, "retention.ms": str(settings.kafka_retention_ms)}
+    if settings.kafka_min_insync_replicas is not None:
+        config["min.insync.replicas"] = str(settings.kafka_min_insync_replicas)
+    return config
 
 
 def require_kafka(settings: Settings) -> None:
