@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from importlib import resources
@@ -37,7 +38,10 @@ TIMESTAMP_TYPE = "message.timestamp.type"
 def topic_config(settings: Settings) -> dict[str, str]:
     """Configs of the topics ``init`` creates. Retention is explicit: Kafka is a buffer that the
     jobs drain, the master dataset in Cassandra is the system of record."""
-    return {**TOPIC_CONFIG, "retention.ms": str(settings.kafka_retention_ms)}
+    config = {**TOPIC_CONFIG, "retention.ms": str(settings.kafka_retention_ms)}
+    if settings.kafka_min_insync_replicas is not None:
+        config["min.insync.replicas"] = str(settings.kafka_min_insync_replicas)
+    return config
 
 
 def require_kafka(settings: Settings) -> None:
@@ -99,12 +103,21 @@ class PostsTopic:
 
 
 def require_log_append_time(admin: KafkaAdminClient, topic: str) -> None:
-    """Fail clearly when the topic was created without broker append times."""
-    configs = admin.describe_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, topic, {TIMESTAMP_TYPE: None})],
-        config_filter="all",
-    )
-    entry = configs.get("topic", {}).get(topic, {}).get(TIMESTAMP_TYPE)
+    """Fail clearly when the topic was created without broker append times.
+
+    With several brokers, the one asked may not know a topic created a moment ago (the
+    controller's metadata reaches each broker in turn) and reports no config: ask again briefly.
+    """
+    deadline = time.monotonic() + 15.0
+    while True:
+        configs = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, {TIMESTAMP_TYPE: None})],
+            config_filter="all",
+        )
+        entry = configs.get("topic", {}).get(topic, {}).get(TIMESTAMP_TYPE)
+        if entry is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     problem = timestamp_type_problem(topic, entry["value"] if entry else None)
     if problem:
         raise TrendoffError(

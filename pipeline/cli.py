@@ -9,9 +9,10 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -50,10 +51,27 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_stack_up(args: argparse.Namespace, settings: Settings) -> int:
+def _stack_module(args: argparse.Namespace) -> Any:
+    """The single-node stack, or with ``--cluster`` the local three-node cluster."""
+    if getattr(args, "cluster", False):
+        from pipeline.stack import cluster
+
+        return cluster
     from pipeline.stack import manager
 
-    statuses = manager.up(settings)
+    return manager
+
+
+def cmd_stack_up(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "print_env", False):
+        from pipeline.stack.cluster import cluster_env
+
+        if not args.cluster:
+            raise TrendoffError("--print-env needs --cluster")
+        for key, value in cluster_env().items():
+            print(f"export {key}={shlex.quote(value)}")
+        return 0
+    statuses = _stack_module(args).up(settings)
     if args.json:
         _emit_json([status.to_json() for status in statuses])
         return 0
@@ -65,16 +83,14 @@ def cmd_stack_up(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{status.name}: already running (pid {status.pid}), log {status.log}")
         else:
             print(
-                f"{status.name}: ready on 127.0.0.1:{status.port} in {status.seconds_to_ready} s "
+                f"{status.name}: ready on port {status.port} in {status.seconds_to_ready} s "
                 f"(pid {status.pid}), log {status.log}"
             )
     return 0
 
 
 def cmd_stack_down(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.stack import manager
-
-    stopped = manager.down(settings)
+    stopped = _stack_module(args).down(settings)
     if args.json:
         _emit_json({"stopped": stopped})
     else:
@@ -83,9 +99,7 @@ def cmd_stack_down(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_stack_status(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.stack import manager
-
-    statuses = manager.status(settings)
+    statuses = _stack_module(args).status(settings)
     if args.json:
         _emit_json([status.to_json() for status in statuses])
     else:
@@ -481,6 +495,19 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         action = stack_commands.add_parser(name, help=text)
         action.add_argument("--json", action="store_true", help="machine-readable output")
+        action.add_argument(
+            "--cluster",
+            action="store_true",
+            help="the local cluster instead: 3 Kafka brokers, 3 Cassandra nodes, Spark standalone "
+            "master + 2 workers, on their own ports and state dir (docs/scale-out.md)",
+        )
+        if name == "up":
+            action.add_argument(
+                "--print-env",
+                action="store_true",
+                help="with --cluster: print the TRENDOFF_* settings that point commands at the "
+                "cluster, as export lines (eval them); starts nothing",
+            )
         action.set_defaults(handler=handler)
 
     init = commands.add_parser("init", help="create the namespace's topics and keyspace")

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(
         1, ge=1, description="Replication factor of each topic `init` creates."
     )
+    kafka_min_insync_replicas: int | None = Field(
+        None,
+        ge=1,
+        description="min.insync.replicas of each topic `init` creates (unset: the broker's "
+        "default). 2 with replication factor 3: an acknowledged write is on two brokers.",
+    )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = Field(
         "PLAINTEXT",
         description="`SSL` to reach Kafka over TLS (every client and Spark); see "

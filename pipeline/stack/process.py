@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +115,9 @@ def ensure_writable(directory: Path) -> None:
         ) from None
 
 
-def spawn(command: Sequence[str], files: ServiceFiles, cwd: Path) -> int:
+def spawn(
+    command: Sequence[str], files: ServiceFiles, cwd: Path, env: Mapping[str, str] | None = None
+) -> int:
     """Start a detached server with its output appended to its log; record and return its pid."""
     files.root.mkdir(parents=True, exist_ok=True)
     with files.log_file.open("ab") as log:
@@ -128,6 +130,7 @@ def spawn(command: Sequence[str], files: ServiceFiles, cwd: Path) -> int:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=env,
         )
     files.pid_file.write_text(str(process.pid))
     return process.pid
