@@ -19,7 +19,7 @@ from pipeline.errors import TrendoffError
 from pipeline.jvm import java_executable, resolve_classpaths
 from pipeline.settings import Settings
 from pipeline.stack import process
-from pipeline.stack.manager import ServiceStatus
+from pipeline.stack.manager import ServiceStatus, service_status
 from pipeline.stack.process import port_open
 from pipeline.stack.services import CassandraNode, KafkaBroker, Service
 from pipeline.stack.spark_standalone import (
@@ -212,7 +212,7 @@ def start(service: Service) -> ServiceStatus:
     """Start one service (if it is not running) and wait until it answers."""
     pid = process.running_pid(service.files, service.marker)
     if pid is not None:
-        return _status(service, pid, None, already_running=True)
+        return service_status(service, pid, already_running=True)
     for port in service.ports:
         process.ensure_port_free(_host_of(service), port, service.name, service.port_setting)
     java = java_executable()
@@ -226,8 +226,8 @@ def start(service: Service) -> ServiceStatus:
     logger.info("started %s (pid %d), log %s", service.name, pid, service.files.log_file)
     if isinstance(service, ClusterKafkaBroker):
         # A voter cannot serve before a quorum is up: wait for the quorum after all three start.
-        return _status(service, pid, None)
-    return _status(service, pid, _wait(service, pid, started))
+        return service_status(service, pid)
+    return service_status(service, pid, seconds_to_ready=_wait(service, pid, started))
 
 
 def _wait(service: Service, pid: int, started: float) -> float:
@@ -309,24 +309,9 @@ def up(settings: Settings) -> list[ServiceStatus]:
     return results
 
 
-def _status(
-    service: Service, pid: int | None, seconds: float | None, *, already_running: bool = False
-) -> ServiceStatus:
-    return ServiceStatus(
-        name=service.name,
-        managed=True,
-        pid=pid,
-        port=service.port,
-        ready=pid is not None and service.ready(),
-        log=str(service.files.log_file),
-        seconds_to_ready=None if seconds is None else round(seconds, 1),
-        already_running=already_running,
-    )
-
-
 def status(settings: Settings) -> list[ServiceStatus]:
     return [
-        _status(item, process.running_pid(item.files, item.marker), None)
+        service_status(item, process.running_pid(item.files, item.marker))
         for item in services(settings)
     ]
 

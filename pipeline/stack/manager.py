@@ -57,7 +57,7 @@ def up(settings: Settings) -> list[ServiceStatus]:
     for service in wanted:
         pid = process.running_pid(service.files, service.marker)
         if pid is not None:
-            results[service.name] = _status(service, pid, already_running=True)
+            results[service.name] = service_status(service, pid, already_running=True)
             continue
         _check_ports_free(service)
         classpath = classpaths[service.name]
@@ -69,10 +69,10 @@ def up(settings: Settings) -> list[ServiceStatus]:
 
     for name, (service, pid, started) in launched.items():
         seconds = _wait_ready(service, pid, started)
-        results[name] = _status(service, pid, seconds_to_ready=seconds)
+        results[name] = service_status(service, pid, seconds_to_ready=seconds)
     for service in services(settings):
         if not service.enabled:
-            results[service.name] = _status(service, None)
+            results[service.name] = service_status(service, None)
     return [results[service.name] for service in services(settings)]
 
 
@@ -99,7 +99,7 @@ def _wait_ready(service: Service, pid: int, started: float) -> float:
     )
 
 
-def _status(
+def service_status(
     service: Service,
     pid: int | None,
     *,
@@ -122,7 +122,7 @@ def _status(
 
 def status(settings: Settings) -> list[ServiceStatus]:
     return [
-        _status(
+        service_status(
             service, process.running_pid(service.files, service.marker) if service.enabled else None
         )
         for service in services(settings)
