@@ -41,7 +41,8 @@ _HOST = "127.0.0.1"
 
 
 def cluster_env() -> dict[str, str]:
-    """The settings a user's real cluster would need, pointed at the local one."""
+    """The settings a user's real cluster would need, pointed at the local one (what
+    ``stack up --cluster --print-env`` prints)."""
     return {
         "TRENDOFF_SPARK_MASTER": f"spark://{_HOST}:{SPARK_MASTER_PORT}",
         "TRENDOFF_KAFKA_BOOTSTRAP_SERVERS": ",".join(f"{_HOST}:{port}" for port in KAFKA_PORTS),
@@ -52,6 +53,8 @@ def cluster_env() -> dict[str, str]:
         "TRENDOFF_CASSANDRA_DATACENTERS": f"{DATACENTER}:3",
         "TRENDOFF_CASSANDRA_LOCAL_DATACENTER": DATACENTER,
         "TRENDOFF_CASSANDRA_CONSISTENCY": "LOCAL_QUORUM",
+        # Spark's own variable: the driver listens where the workers' executors reach it.
+        "SPARK_LOCAL_IP": _HOST,
     }
 
 

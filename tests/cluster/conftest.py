@@ -59,8 +59,6 @@ def cluster_env(settings: Settings) -> dict[str, str]:
         TRENDOFF_STATE_DIR=str(settings.state_dir),
         TRENDOFF_INGEST_WINDOW_SECONDS=str(settings.ingest_window_seconds),
         TRENDOFF_STREAM_MAX_OFFSETS_PER_TRIGGER=str(settings.stream_max_offsets_per_trigger),
-        # The driver is reached by executors on the workers: keep it on loopback like them.
-        SPARK_LOCAL_IP="127.0.0.1",
     )
     return env
 
