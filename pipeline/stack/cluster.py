@@ -19,7 +19,7 @@ from pipeline.errors import TrendoffError
 from pipeline.jvm import java_executable, resolve_classpaths
 from pipeline.settings import Settings
 from pipeline.stack import process
-from pipeline.stack.manager import ServiceStatus, service_status
+from pipeline.stack.manager import ServiceStatus, service_status, wait_ready
 from pipeline.stack.process import port_open
 from pipeline.stack.services import CassandraNode, KafkaBroker, Service
 from pipeline.stack.spark_standalone import (
@@ -230,31 +230,12 @@ def start(service: Service) -> ServiceStatus:
     if isinstance(service, ClusterKafkaBroker):
         # A voter cannot serve before a quorum is up: wait for the quorum after all three start.
         return service_status(service, pid)
-    return service_status(service, pid, seconds_to_ready=_wait(service, pid, started))
-
-
-def _wait(service: Service, pid: int, started: float) -> float:
-    deadline = started + service.start_timeout_seconds
-    last_report = started
-    while time.monotonic() < deadline:
-        process.reap(pid)
-        if not process.pid_alive(pid):
-            service.files.pid_file.unlink(missing_ok=True)
-            raise TrendoffError(
-                f"{service.name} exited during start-up: "
-                f"{process.log_tail(service.files.log_file, 3) or 'no output'}",
-                log=str(service.files.log_file),
-            )
-        if service.ready():
-            return time.monotonic() - started
-        if time.monotonic() - last_report > 15:
-            last_report = time.monotonic()
-            logger.info("waiting for %s (%.0f s so far)", service.name, last_report - started)
-        time.sleep(1.0)
-    raise TrendoffError(
-        f"{service.name} did not become ready within {service.start_timeout_seconds:.0f} s",
-        hint="see its log; `trendoff stack down --cluster` stops what was started",
-        log=str(service.files.log_file),
+    return service_status(
+        service,
+        pid,
+        seconds_to_ready=wait_ready(
+            service, pid, started, stop_command="trendoff stack down --cluster"
+        ),
     )
 
 

@@ -68,7 +68,7 @@ def up(settings: Settings) -> list[ServiceStatus]:
         launched[service.name] = (service, pid, started)
 
     for name, (service, pid, started) in launched.items():
-        seconds = _wait_ready(service, pid, started)
+        seconds = wait_ready(service, pid, started)
         results[name] = service_status(service, pid, seconds_to_ready=seconds)
     for service in services(settings):
         if not service.enabled:
@@ -76,8 +76,13 @@ def up(settings: Settings) -> list[ServiceStatus]:
     return [results[service.name] for service in services(settings)]
 
 
-def _wait_ready(service: Service, pid: int, started: float) -> float:
+def wait_ready(
+    service: Service, pid: int, started: float, *, stop_command: str = "trendoff stack down"
+) -> float:
+    """Seconds until ``service`` (started at ``started``, monotonic) answers; a clear error if it
+    exits or times out. Slow starts (a Cassandra node joining a ring) log progress every 15 s."""
     deadline = started + service.start_timeout_seconds
+    last_report = started
     while time.monotonic() < deadline:
         process.reap(pid)
         if not process.pid_alive(pid):
@@ -91,10 +96,13 @@ def _wait_ready(service: Service, pid: int, started: float) -> float:
             seconds = time.monotonic() - started
             logger.info("%s ready in %.1f s", service.name, seconds)
             return seconds
+        if time.monotonic() - last_report > 15:
+            last_report = time.monotonic()
+            logger.info("waiting for %s (%.0f s so far)", service.name, last_report - started)
         time.sleep(0.5)
     raise TrendoffError(
         f"{service.name} did not become ready within {service.start_timeout_seconds:.0f} s",
-        hint="see its log; `trendoff stack down` stops what was started",
+        hint=f"see its log; `{stop_command}` stops what was started",
         log=str(service.files.log_file),
     )
 
