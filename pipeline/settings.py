@@ -286,6 +286,12 @@ class Settings(BaseSettings):
         description="Post ids `trendoff produce` remembers (about 130 bytes each) to count "
         "re-sent posts in `duplicates_seen`; the least recently seen are forgotten first.",
     )
+    produce_outage_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="How long `trendoff produce` waits out a Kafka outage (no record acknowledged) "
+        "before it gives up: until then every record is kept and sent again once Kafka is back.",
+    )
     x_bearer_token: SecretStr | None = Field(
         None, description="X API v2 bearer token for the live sources. Never logged."
     )

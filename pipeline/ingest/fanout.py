@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipeline.ingest.limits import DEFAULT_MESSAGE_LIMIT
-from pipeline.ingest.producer import KeyPartitions, build_producer, flush_fully
+from pipeline.ingest.outage import KafkaOutage, PatientSender
+from pipeline.ingest.producer import KeyPartitions, build_producer
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ LIVENESS_SECONDS = 1.0
 REPORTED_FAILURES = 5
 
 Batch = list[tuple[int, bytes, bytes]]  # (partition, key, Avro value)
-# (sender index, posts Kafka acknowledged, first failures, failure count)
-Report = tuple[int, int, list[str], int]
+# (sender index, posts Kafka acknowledged, first failures, failure count, posts sent again)
+Report = tuple[int, int, list[str], int, int]
 
 
 class SenderPool:
@@ -78,6 +79,7 @@ class SenderPool:
         self._early_reports: list[Report] = []
         self._closed = False
         self.failed_posts = 0  # known after close(): handed over but never acknowledged
+        self.sent_again = 0  # known after close(): posts the senders sent again after an outage
 
     def send(self, key: bytes, value: bytes) -> None:
         partition = self._partition_of(key)
@@ -108,8 +110,9 @@ class SenderPool:
         acknowledged = [0] * len(self._processes)
 
         def absorb(report: Report) -> None:
-            index, delivered, errors, error_count = report
+            index, delivered, errors, error_count, sent_again = report
             reported.add(index)
+            self.sent_again += sent_again
             acknowledged[index] = delivered
             failures.extend(errors)
             if error_count > len(errors):
@@ -175,7 +178,7 @@ class SenderPool:
                 self._early_reports.append(self._reports.get(timeout=LIVENESS_SECONDS / 5))
             except queue.Empty:
                 break
-        for index, _, errors, _ in self._early_reports:
+        for index, _, errors, _, _ in self._early_reports:
             if index == owner and errors:
                 return errors[0]
         return f"it exited with code {self._processes[owner].exitcode} and no report"
@@ -189,7 +192,8 @@ def run_sender(
     message_limit: int = DEFAULT_MESSAGE_LIMIT,
 ) -> None:
     """A sender process: send every batch from ``inbox`` to its partitions until ``None``, flush,
-    report ``(index, posts acknowledged, first failures, failure count)``."""
+    report ``(index, posts acknowledged, first failures, failure count, posts sent again)``.
+    Kafka outages are waited out as by a single producer (:mod:`.outage`)."""
     # Ctrl-C reaches every process of the terminal's group; the reading process decides when to
     # stop, and a sender must first send and flush what it was handed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -207,18 +211,30 @@ def run_sender(
         nonlocal delivered
         delivered += 1
 
-    producer = None
+    producer = sender = None
     try:
         producer = build_producer(settings, message_limit=message_limit)
+        sender = PatientSender(producer, settings.produce_outage_seconds)
         topic = settings.posts_topic
         while (batch := inbox.get()) is not None:
             for partition, key, value in batch:
-                sent = producer.send(topic, key=key, value=value, partition=partition)
-                sent.add_callback(acknowledged).add_errback(failed)
-        flush_fully(producer)
+                sender.send(
+                    topic,
+                    value,
+                    key=key,
+                    partition=partition,
+                    delivered=acknowledged,
+                    failed=failed,
+                )
+        sender.settle()
+    except KafkaOutage:
+        pass  # the post that met it is counted by `failed`; the reader learns it from the report
     except Exception as exc:  # noqa: BLE001 - reported to the reading process
         failed(exc)
     finally:
+        if sender is not None:
+            sender.settle(send_again=False)
         if producer is not None:
             producer.close()  # waits for what is in flight, so every callback has run
-        reports.put((index, delivered, errors, error_count))
+        sent_again = sender.sent_again if sender is not None else 0
+        reports.put((index, delivered, errors, error_count, sent_again))

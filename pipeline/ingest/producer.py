@@ -6,9 +6,10 @@ what was read, produced and rejected (by reason); Ctrl-C flushes what was alread
 
 Nothing is dropped silently. Every post passes :func:`~pipeline.ingest.model.check_post` (field
 sizes, time range) and must encode to Avro and fit the topic's ``max.message.bytes`` (read from
-the broker at start); otherwise it becomes a dead letter with its reason. A send that still fails
-after the client's retries (broker down, timeout) is counted in ``failed`` and logged, and the
-CLI exits with status 1.
+the broker at start); otherwise it becomes a dead letter with its reason. A Kafka outage is
+waited out (:mod:`.outage`): records are kept and sent again until Kafka takes them, for up to
+``TRENDOFF_PRODUCE_OUTAGE_SECONDS``; a send that still fails then (or that the broker refuses) is
+counted in ``failed`` and logged, and the CLI exits with status 1.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ from pipeline.ingest.limits import (
     topic_message_limit,
 )
 from pipeline.ingest.model import Post, Rejected
+from pipeline.ingest.outage import (
+    DELIVERY_TIMEOUT_MS,
+    MAX_BLOCK_MS,
+    KafkaOutage,
+    PatientSender,
+)
 from pipeline.ingest.recent import RecentIds
 from pipeline.settings import Settings
 from pipeline.tls import kafka_client_options
@@ -49,11 +56,6 @@ DEFAULT_COMPRESSION: str | None = None
 # Records are batched up to this many bytes per partition (fewer requests, less Python per post),
 # or up to the topic's message limit when that is smaller: a batch is one message to the broker.
 BATCH_BYTES = 512 * 1024
-# How long a send may take, retries included, before it counts as failed (the client retries
-# retriable errors — a leader moving, a broker restarting — until then).
-DELIVERY_TIMEOUT_MS = 120_000
-# How long send() may wait for topic metadata or buffer space before it fails.
-MAX_BLOCK_MS = 30_000
 # Send failures logged in full and listed in the summary; the rest are counted.
 REPORTED_FAILURES = 5
 
@@ -119,6 +121,7 @@ class ProduceSummary:
     failed_dead_letters: int = 0
     failures: list[str] = field(default_factory=list)
     duplicates_seen: int = 0
+    sent_again: int = 0  # records sent again after a Kafka outage (:mod:`.outage`)
     seconds: float = 0.0
     interrupted: bool = False
     stopped: str | None = None  # why reading stopped before the input ended, if it did
@@ -138,6 +141,7 @@ class ProduceSummary:
             "failed_dead_letters": self.failed_dead_letters,
             "failures": self.failures,
             "duplicates_seen": self.duplicates_seen,
+            "sent_again": self.sent_again,
             "seconds": round(self.seconds, 3),
             "posts_per_second": round(self.read / self.seconds) if self.seconds else None,
             "interrupted": self.interrupted,
@@ -202,22 +206,6 @@ class SendFailures:
                 self._on_error(exc)
 
         return failed
-
-
-def flush_fully(producer: Any) -> None:
-    """``producer.flush()``, repeated when it stops early. kafka-python (3.0.12) splits a batch
-    the broker refuses as too large and sends the halves again, but a flush already waiting on the
-    old batch then raises ``UnknownError('Future not done')``; the halves are still in flight."""
-    deadline = time.monotonic() + DELIVERY_TIMEOUT_MS / 1000 + 30
-    while True:
-        try:
-            producer.flush()
-            return
-        except KafkaError as exc:
-            if time.monotonic() > deadline:
-                logger.error("gave up waiting for sends in flight: %s", exc)
-                return
-            logger.warning("flushing again after %s: %s", type(exc).__name__, exc)
 
 
 class ProgressLine:
@@ -285,18 +273,31 @@ def produce(
             settings, senders, producer.partitions_for(topic), message_limit=message_limit
         )
 
+    sender = PatientSender(producer, settings.produce_outage_seconds)
+
     def stop(exc: Exception) -> None:
-        summary.stopped = f"Kafka did not take a record within {MAX_BLOCK_MS // 1000} s: {exc}"
+        outage = isinstance(exc, KafkaOutage)
+        summary.stopped = str(exc) if outage else f"{type(exc).__name__}: {exc}"
         logger.error("stopped reading: %s", summary.stopped)
+
+    def dead_letter_delivered(_: Any) -> None:
+        pass
 
     def send_dead_letter(rejected: Rejected) -> bool:
         summary.rejected[rejected.reason.value] += 1
         value, headers = dead_letter(rejected)
         try:
-            producer.send(dead_letters, value=value, headers=headers).add_errback(
-                dead_letter_failed
+            sender.send(
+                dead_letters,
+                value,
+                headers=headers,
+                delivered=dead_letter_delivered,
+                failed=dead_letter_failed,
             )
-        except KafkaError as exc:  # no metadata or buffer space within MAX_BLOCK_MS
+        except KafkaOutage as exc:  # counted as a failed dead letter by the sender
+            stop(exc)
+            return False
+        except KafkaError as exc:
             dead_letter_failed(exc)
             stop(exc)
             return False
@@ -324,9 +325,11 @@ def produce(
             handed_over += 1
             if pool is None:
                 try:
-                    sent = producer.send(topic, key=key, value=value)
-                    sent.add_callback(post_delivered).add_errback(post_failed)
-                except KafkaError as exc:  # the broker is gone: reading on would only fail
+                    sender.send(topic, value, key=key, delivered=post_delivered, failed=post_failed)
+                except KafkaOutage as exc:  # Kafka is gone for good: reading on would only fail
+                    stop(exc)
+                    break
+                except KafkaError as exc:
                     post_failed(exc)
                     stop(exc)
                     break
@@ -344,10 +347,12 @@ def produce(
         logger.warning("interrupted: flushing what was already sent")
     finally:
         pool_failures = pool.close() if pool is not None else []
-        flush_fully(producer)
+        # After Ctrl-C, what failed during an outage is not waited for again.
+        sender.settle(send_again=not summary.interrupted)
         if own_producer:
             producer.close()
         summary.seconds = time.monotonic() - started
+        summary.sent_again = sender.sent_again + (pool.sent_again if pool is not None else 0)
     if pool is None:
         # Acknowledged posts are counted one by one; whatever else was handed over failed, with
         # an error (counted by the errback) or without one (never completed).

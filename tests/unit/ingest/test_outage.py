@@ -1,0 +1,171 @@
+"""PatientSender's rules, list in, list out: what is sent again, what fails, when it gives up.
+
+The client is a stand-in whose sends time out or whose deliveries fail on cue; its futures are
+kafka-python's own. That Kafka really comes back and takes the records is shown against a real
+broker by tests/integration/test_run_faults.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, NotLeaderForPartitionError
+from kafka.future import Future
+
+from pipeline.ingest.outage import KafkaOutage, PatientSender, worth_sending_again
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedProducer:
+    """``send`` raises each queued timeout first, then returns a future; ``flush`` settles every
+    open future with the next scripted outcome (None = acknowledged, else that error)."""
+
+    def __init__(self, clock: Clock, outcomes: list[Exception | None]) -> None:
+        self.clock = clock
+        self.send_timeouts = 0
+        self.outcomes = list(outcomes)
+        self.sent: list[bytes] = []
+        self.open: list[Future] = []
+
+    def send(self, topic: str, *, key=None, value=None, partition=None, headers=None) -> Future:
+        if self.send_timeouts:
+            self.send_timeouts -= 1
+            self.clock.now += 30  # the client waited max_block_ms
+            raise KafkaTimeoutError("Failed to allocate memory within the max blocking time")
+        self.sent.append(value)
+        future = Future()
+        self.open.append(future)
+        return future
+
+    def flush(self) -> None:
+        while self.open:
+            future = self.open.pop(0)
+            outcome = self.outcomes.pop(0) if self.outcomes else None
+            if outcome is None:
+                future.success(None)
+            else:
+                self.clock.now += 120  # the batch expired after delivery_timeout_ms
+                future.failure(outcome)
+
+
+class Outcomes:
+    def __init__(self) -> None:
+        self.delivered: list[bytes] = []
+        self.failed: list[tuple[bytes, str]] = []
+
+    def send(self, sender: PatientSender, value: bytes) -> None:
+        sender.send(
+            "posts",
+            value,
+            key=b"k",
+            delivered=lambda _: self.delivered.append(value),
+            failed=lambda exc: self.failed.append((value, type(exc).__name__)),
+        )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def outcomes() -> Iterator[Outcomes]:
+    yield Outcomes()
+
+
+def expired() -> KafkaTimeoutError:
+    return KafkaTimeoutError("Batch for TopicPartition(topic='posts', partition=0) expired")
+
+
+def test_which_errors_are_worth_sending_again() -> None:
+    assert worth_sending_again(expired())
+    assert worth_sending_again(NotLeaderForPartitionError())
+    assert not worth_sending_again(MessageSizeTooLargeError())
+    assert not worth_sending_again(ValueError("not a Kafka error"))
+
+
+def test_a_send_that_times_out_is_tried_again_and_the_wait_is_logged(
+    clock: Clock, outcomes: Outcomes, caplog: pytest.LogCaptureFixture
+) -> None:
+    producer = ScriptedProducer(clock, [])
+    producer.send_timeouts = 3
+    sender = PatientSender(producer, patience_seconds=900, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="pipeline.ingest.outage"):
+        outcomes.send(sender, b"a")
+        sender.settle()
+    assert producer.sent == [b"a"]
+    assert outcomes.delivered == [b"a"] and outcomes.failed == []
+    assert "Kafka is not taking records" in caplog.text
+    assert "Kafka takes records again after 90 s" in caplog.text
+
+
+def test_a_failed_delivery_is_sent_again_once_and_counted_once(
+    clock: Clock, outcomes: Outcomes
+) -> None:
+    producer = ScriptedProducer(clock, [expired(), None, None])
+    sender = PatientSender(producer, patience_seconds=900, clock=clock)
+    outcomes.send(sender, b"a")
+    producer.flush()  # the batch holding "a" expired while the broker was down
+    outcomes.send(sender, b"b")  # "a" goes again first
+    sender.settle()
+    assert producer.sent == [b"a", b"a", b"b"]
+    assert sorted(outcomes.delivered) == [b"a", b"b"]
+    assert outcomes.failed == []
+    assert sender.sent_again == 1
+    assert sender.longest_outage_seconds == 120
+
+
+def test_failures_at_the_end_are_sent_again_by_settle(clock: Clock, outcomes: Outcomes) -> None:
+    producer = ScriptedProducer(clock, [expired(), expired(), None])
+    sender = PatientSender(producer, patience_seconds=900, clock=clock)
+    outcomes.send(sender, b"a")
+    sender.settle()
+    assert producer.sent == [b"a", b"a", b"a"]
+    assert outcomes.delivered == [b"a"] and outcomes.failed == []
+
+
+def test_a_record_the_broker_refuses_fails_without_a_second_try(
+    clock: Clock, outcomes: Outcomes
+) -> None:
+    producer = ScriptedProducer(clock, [MessageSizeTooLargeError()])
+    sender = PatientSender(producer, patience_seconds=900, clock=clock)
+    outcomes.send(sender, b"a")
+    sender.settle()
+    assert producer.sent == [b"a"]
+    assert outcomes.failed == [(b"a", "MessageSizeTooLargeError")]
+
+
+def test_past_its_patience_the_sender_gives_up_and_counts_every_record(
+    clock: Clock, outcomes: Outcomes
+) -> None:
+    producer = ScriptedProducer(clock, [expired()] * 10)
+    sender = PatientSender(producer, patience_seconds=200, clock=clock)
+    outcomes.send(sender, b"a")
+    producer.flush()  # t=120: "a" waits to go again
+    outcomes.send(sender, b"b")  # "a" sent again, "b" sent
+    producer.flush()  # t=360: both fail past the patience
+    producer.send_timeouts = 10
+    with pytest.raises(KafkaOutage, match="no record for 390 s"):
+        outcomes.send(sender, b"c")
+    sender.settle()
+    assert outcomes.delivered == []
+    assert sorted(value for value, _ in outcomes.failed) == [b"a", b"b", b"c"]
+    assert {why for _, why in outcomes.failed} == {"KafkaOutage"}
+
+
+def test_after_ctrl_c_what_failed_is_not_waited_for_again(clock: Clock, outcomes: Outcomes) -> None:
+    producer = ScriptedProducer(clock, [expired()])
+    sender = PatientSender(producer, patience_seconds=900, clock=clock)
+    outcomes.send(sender, b"a")
+    sender.settle(send_again=False)
+    assert producer.sent == [b"a"]
+    assert outcomes.failed == [(b"a", "KafkaOutage")]
