@@ -362,21 +362,33 @@ class BlueskySource:
 
 class AckingProducer:
     """A Kafka producer whose every send of a source record moves the cursor once acknowledged.
-    Anything else (flush, close, partitions_for) goes to the wrapped producer."""
+    Anything else (flush, close, partitions_for) goes to the wrapped producer.
+
+    A record whose delivery failed is sent again by the producer's outage handling
+    (:mod:`pipeline.ingest.outage`) with the very same value object; it keeps the token it was
+    first sent with, so the cursor never passes a record that Kafka has not taken."""
 
     def __init__(self, producer: Any, source: BlueskySource) -> None:
         self._producer = producer
         self._source = source
+        # id(value) -> (value, token) of failed sends; the value is held so its id stays unique.
+        self._failed: dict[int, tuple[Any, int]] = {}
 
     def send(self, topic: str, *args: Any, **kwargs: Any) -> Any:
         future = self._producer.send(topic, *args, **kwargs)
-        token = self._source.take_send_token()
+        value = kwargs.get("value")
+        sent_before = self._failed.pop(id(value), None)
+        token = sent_before[1] if sent_before is not None else self._source.take_send_token()
         if token is not None:
             future.add_callback(self._acknowledged, token)
+            future.add_errback(self._send_failed, value, token)
         return future
 
     def _acknowledged(self, token: int, _metadata: object) -> None:
         self._source.tracker.finish(token)
+
+    def _send_failed(self, value: Any, token: int, _error: Exception) -> None:
+        self._failed[id(value)] = (value, token)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._producer, name)

@@ -31,13 +31,19 @@ from tests.fakes.jetstream import FakeAppView, FakeJetstream, SampleStream, samp
 class HeldFuture:
     def __init__(self) -> None:
         self.callbacks: list[tuple[Any, tuple[Any, ...]]] = []
+        self.errbacks: list[tuple[Any, tuple[Any, ...]]] = []
 
     def add_callback(self, function: Any, *args: Any) -> HeldFuture:
         self.callbacks.append((function, args))
         return self
 
     def add_errback(self, function: Any, *args: Any) -> HeldFuture:
+        self.errbacks.append((function, args))
         return self
+
+    def fail(self) -> None:
+        for function, args in self.errbacks:
+            function(*args, TimeoutError("expired"))
 
     def acknowledge(self) -> None:
         for function, args in self.callbacks:
@@ -248,6 +254,30 @@ def test_the_cursor_waits_for_every_acknowledgement(
     # Memory: ids more than two rewinds before the cursor are forgotten once it is saved.
     assert all(moment >= cursor - 6_000_000 for moment, _ in source.recent.since(0))
     assert all(moment >= cursor - 3_000_000 for moment, _ in saved.recent)
+
+
+def test_a_record_sent_again_keeps_its_own_cursor_token(
+    stream: SampleStream, appview: FakeAppView, tmp_path: Path
+) -> None:
+    """After an outage the producer sends a failed record again, between newer records: the
+    cursor must wait for that record, not for whichever record was read last."""
+    with FakeJetstream(stream.events) as jetstream:
+        source = make_source([jetstream.url], tmp_path / "c.json", appview.url)
+        producer = HeldProducer()
+        acking = source.acking(producer)
+        records = source.records()
+        first = next(records)
+        acking.send("posts", value=first)
+        producer.futures[0].fail()  # its batch expired while Kafka was away
+        second = next(records)
+        acking.send("posts", value=first)  # sent again first, as PatientSender does
+        acking.send("posts", value=second)
+        records.close()
+    producer.futures[2].acknowledge()  # the newer record is taken, the first is not:
+    held = source.tracker.cursor()  # the cursor may not pass the first
+    producer.futures[1].acknowledge()
+    moved = source.tracker.cursor()
+    assert moved is not None and (held is None or held < moved)
 
 
 def test_tracker_recent_keys_and_store(tmp_path: Path) -> None:
