@@ -6,9 +6,15 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from cassandra import ConsistencyLevel
+from cassandra import ConsistencyLevel, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
 from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.cluster import (
+    EXEC_PROFILE_DEFAULT,
+    Cluster,
+    ExecutionProfile,
+    NoHostAvailable,
+    Session,
+)
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
 from pipeline.errors import TrendoffError
@@ -16,6 +22,10 @@ from pipeline.settings import Settings
 from pipeline.tls import cassandra_ssl_context
 
 logger = logging.getLogger(__name__)
+
+# What the driver raises while Cassandra (or a quorum of its replicas) is away: a long-running
+# part waits and asks again instead of failing for good.
+CASSANDRA_UNAVAILABLE = (NoHostAvailable, OperationTimedOut, Unavailable, ReadTimeout, WriteTimeout)
 
 
 def build_cluster(

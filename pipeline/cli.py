@@ -12,7 +12,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -585,7 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="process what Kafka holds now, then exit (tests, backfills)",
         )
-        job.set_defaults(handler=handler)
+        job.set_defaults(handler=handler, exit_hard=True)
 
     jobs = commands.add_parser(
         "jobs",
@@ -597,7 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-every", default="15m", help="batch interval (default 15m; also on requests)"
     )
     jobs_batch.add_argument("--no-batch", action="store_true", help="no batch scheduler")
-    jobs.set_defaults(handler=cmd_jobs)
+    jobs.set_defaults(handler=cmd_jobs, exit_hard=True)
 
     batch = commands.add_parser("batch", help="recompute the batch views into the inactive slot")
     when = batch.add_mutually_exclusive_group()
@@ -652,10 +652,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     handler: Handler = args.handler
     try:
-        return handler(args, settings)
+        code = handler(args, settings)
     except TrendoffError as exc:
         print(f"trendoff: {exc.one_line()}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt:
         print("trendoff: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    if getattr(args, "exit_hard", False):
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End a streaming job's process once its Spark session is stopped, without waiting for
+    other threads. A micro-batch's view writes run in threads of their own; when Cassandra dies
+    under them, they stay blocked in py4j calls that never return, and the interpreter's exit
+    would wait for them for ever instead of letting ``trendoff run`` restart the job."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -2,6 +2,8 @@
 
 Between runs it polls ``batch_requests`` every few seconds; the oldest pending request starts a run
 at once and is marked with that run's id. One Spark session serves every run of the process.
+While Cassandra is away the scheduler waits and asks again (a run that fails then is logged and
+tried at the next interval): an outage must not stop the streams it shares a process with.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from pipeline.cassandra import build_cluster
+from pipeline.cassandra import CASSANDRA_UNAVAILABLE, build_cluster
 from pipeline.errors import TrendoffError
 from pipeline.jobs.batch import RunResult, run_once
 from pipeline.settings import Settings
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 POLL_SECONDS = 3.0
+OUTAGE_WARN_SECONDS = 30.0
 
 
 def parse_duration(text: str) -> timedelta:
@@ -62,9 +65,24 @@ def run_every(
     )
     runs = 0
     next_due = time.monotonic() + first_run_in.total_seconds()
+    last_warning = float("-inf")
+
+    def mark_request(status: str, run_id: object, requested_at: object) -> None:
+        try:
+            session.execute(mark, (status, run_id, requested_at))
+        except CASSANDRA_UNAVAILABLE as exc:
+            logger.error("could not mark the batch request of %s %s: %s", requested_at, status, exc)
+
     try:
         while (max_runs is None or runs < max_runs) and not stop.is_set():
-            requests = [row for row in session.execute(pending) if row.status == "pending"]
+            try:
+                requests = [row for row in session.execute(pending) if row.status == "pending"]
+            except CASSANDRA_UNAVAILABLE as exc:
+                if time.monotonic() - last_warning >= OUTAGE_WARN_SECONDS:
+                    last_warning = time.monotonic()
+                    logger.warning("Cassandra is unavailable; the batch scheduler waits: %s", exc)
+                stop.wait(POLL_SECONDS)
+                continue
             due = time.monotonic() >= next_due
             if not requests and not due:
                 stop.wait(POLL_SECONDS)
@@ -72,7 +90,7 @@ def run_every(
             request = min(requests, key=lambda row: row.requested_at.time) if requests else None
             requested_by = request.requested_by if request else "schedule"
             if request is not None:
-                session.execute(mark, ("taken", None, request.requested_at))
+                mark_request("taken", None, request.requested_at)
             try:
                 result: RunResult | None = run_once(
                     settings, spark=spark, force=request is not None, requested_by=requested_by
@@ -83,14 +101,14 @@ def run_every(
                     return
                 logger.error("%s", exc.one_line())
                 result = None
+            except CASSANDRA_UNAVAILABLE as exc:
+                logger.error("batch run failed, Cassandra is unavailable: %s", exc)
+                result = None
             if request is not None:
-                session.execute(
-                    mark,
-                    (
-                        "done" if result else "failed",
-                        result.run_id if result else None,
-                        request.requested_at,
-                    ),
+                mark_request(
+                    "done" if result else "failed",
+                    result.run_id if result else None,
+                    request.requested_at,
                 )
             runs += 1
             next_due = time.monotonic() + first_run_in.total_seconds() + interval.total_seconds()
