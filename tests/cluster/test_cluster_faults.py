@@ -1,38 +1,54 @@
-"""Issue 17's fault test, on the local cluster: kill -9 one Kafka broker while posts are produced,
-one Cassandra node while the master job writes, one Spark worker while the speed job runs;
-restart each; at the end query == reference (nothing lost, nothing doubled)."""
+"""Issue 17's fault test, on the local cluster, through `trendoff run`: while a slice of the dev
+file replays at a steady rate, kill -9 one Kafka broker, then one Cassandra node, then one Spark
+worker, restarting each. The runner and its app stay up, and once the jobs have read everything
+and a batch has run, query == reference (nothing lost, nothing doubled).
+
+It covers what the earlier separate-commands test did (a broker lost while `produce` sends, a node
+while the master job writes, a worker while the speed job runs): here both jobs and the source run
+at every fault."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
-import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.admin import drop_namespace
+from pipeline.cassandra import connect
 from pipeline.reference import recount_records
 from pipeline.settings import Settings
 from pipeline.stack import cluster
 from pipeline.text import load_lexicon
 from tests.cluster.conftest import cli, cluster_env, cluster_namespace
-from tests.integration.test_lambda_exact import assert_exact, dev_records, pick_pairs, send
+from tests.conftest import DEV_TWEETS, REPO_ROOT
+from tests.integration.test_lambda_exact import assert_exact, dev_records, pick_pairs
+from tests.integration.test_runner import processes_of, published_part, wait_for_progress
 
 pytestmark = pytest.mark.integration
 
-FAULT_POSTS = int(os.environ.get("TRENDOFF_TEST_CLUSTER_FAULT_POSTS", "9000"))
+# 7,200 posts at 20/s: a six-minute replay, long enough for three faults and their recoveries.
+RUN_POSTS = int(os.environ.get("TRENDOFF_TEST_CLUSTER_RUN_POSTS", "7200"))
+RUN_RATE = int(os.environ.get("TRENDOFF_TEST_CLUSTER_RUN_RATE", "20"))
 
 
 @pytest.fixture(scope="module")
 def settings(cluster_base: Settings, tmp_path_factory) -> Iterator[Settings]:
-    # Small micro-batches, so each job is mid-stream when its fault strikes.
+    # Small micro-batches, so each job is mid-stream when a fault strikes.
     settings = cluster_namespace(
         cluster_base, tmp_path_factory.mktemp("state"), stream_max_offsets_per_trigger=300
     )
     yield settings
+    for pid in processes_of(settings.namespace):
+        os.kill(pid, signal.SIGKILL)
     drop_namespace(settings)
 
 
@@ -50,54 +66,116 @@ def restart(base: Settings, name: str) -> None:
     pytest.fail(f"the cluster did not recover after restarting {name}")
 
 
-def job_killing(settings: Settings, base: Settings, job: str, victim: str) -> None:
-    """Run ``job`` over what Kafka holds, kill -9 ``victim`` once it runs; restart the victim."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", job, "--available-now"],
-        env=cluster_env(settings),
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_runner(settings: Settings, source: str, port: int) -> subprocess.Popen[str]:
+    env = cluster_env(settings) | {"TRENDOFF_APP_PORT": str(port)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", "--source", source, "--batch-every", "6h"],
+        cwd=REPO_ROOT,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # Ctrl-C is SIGINT to the group, as from a shell
     )
-    time.sleep(25)  # the application has registered and its first micro-batches run
-    killed_while_running = process.poll() is None
+
+
+def http_status(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return int(response.status)
+
+
+def assert_replaying(settings: Settings, runner: subprocess.Popen[str], fault: str) -> None:
+    assert runner.poll() is None, f"the runner stopped before {fault}"
+    for part in ("source", "jobs", "app"):
+        status = published_part(settings, part)
+        assert status.get("status") == "running", f"{part} before {fault}: {status}"
+
+
+def fault(settings: Settings, base: Settings, runner: subprocess.Popen[str], victim: str) -> None:
+    assert_replaying(settings, runner, f"killing {victim}")
     cluster.kill(cluster.service(base, victim))
-    _, stderr = process.communicate(timeout=900)
-    assert process.returncode == 0, f"{job} failed without {victim}:\n{stderr[-3000:]}"
-    assert killed_while_running, f"{job} finished before {victim} was killed: raise the posts"
+    time.sleep(10)  # the survivors notice the loss and carry on without it
     restart(base, victim)
 
 
-def test_broker_node_and_worker_loss_keep_counts_exact(
+def unread(settings: Settings, job: str) -> dict[int, int]:
+    """Records of each partition that ``job`` has not written progress for yet."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","))
+    try:
+        partitions = [
+            TopicPartition(settings.posts_topic, p)
+            for p in consumer.partitions_for_topic(settings.posts_topic) or ()
+        ]
+        ends = consumer.end_offsets(partitions)
+    finally:
+        consumer.close()
+    with connect(settings, keyspace=settings.keyspace) as session:
+        reached = {
+            row.kafka_partition: row.max_offset + 1
+            for row in session.execute(
+                "SELECT kafka_partition, max_offset FROM job_progress WHERE job = %s", (job,)
+            )
+        }
+    return {
+        tp.partition: end - reached.get(tp.partition, 0)
+        for tp, end in ends.items()
+        if end > reached.get(tp.partition, 0)
+    }
+
+
+def wait_until_read(settings: Settings, runner: subprocess.Popen[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert runner.poll() is None, "the runner stopped while the jobs caught up"
+        behind = {job: unread(settings, job) for job in ("master", "speed")}
+        if not any(behind.values()):
+            return
+        time.sleep(3)
+    pytest.fail(f"the jobs had not read everything after {timeout:.0f} s: {behind}")
+
+
+def test_broker_node_and_worker_loss_under_trendoff_run_keep_counts_exact(
     settings: Settings, cluster_base: Settings
 ) -> None:
-    base = cluster_base
-    records = dev_records(FAULT_POSTS)
+    records = dev_records(RUN_POSTS)
     lexicon = load_lexicon(settings.lexicon_path)
+    port = free_port()
+    source = f"--source csv --format ira {DEV_TWEETS} --limit {RUN_POSTS} --rate {RUN_RATE}"
+    runner = start_runner(settings, source, port)
+    try:
+        wait_for_progress(settings, "master")
+        wait_for_progress(settings, "speed")
+        # acks=all with min ISR 2: two brokers still take every post.
+        fault(settings, cluster_base, runner, "kafka-2")
+        # LOCAL_QUORUM: two of three nodes answer the jobs' writes and the app's reads.
+        fault(settings, cluster_base, runner, "cassandra-3")
+        # The executor on the lost worker goes; its tasks run again on the other one.
+        fault(settings, cluster_base, runner, "spark-worker-1")
 
-    # A broker dies while posts are produced (acks=all, min ISR 2: two brokers still take them).
-    failures: list[BaseException] = []
+        deadline = time.monotonic() + RUN_POSTS / RUN_RATE + 120
+        while published_part(settings, "source").get("status") == "running":
+            assert time.monotonic() < deadline, "the source did not finish its replay"
+            time.sleep(2)
+        assert published_part(settings, "source")["status"] == "finished"
+        assert runner.poll() is None, "the runner stopped when the file ended"
+        assert http_status(f"http://127.0.0.1:{port}/_stcore/health") == 200
+        assert http_status(f"http://127.0.0.1:{port}/") == 200
+        wait_until_read(settings, runner, timeout=300)
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGINT)
+        _, stderr = runner.communicate(timeout=120)
+    assert runner.returncode == 0, stderr[-3000:]
 
-    def produce_all() -> None:
-        try:
-            send(settings, records)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread below
-            failures.append(exc)
-
-    sender = threading.Thread(target=produce_all)
-    sender.start()
-    time.sleep(1.0)
-    cluster.kill(cluster.service(base, "kafka-2"))
-    sender.join(timeout=600)
-    assert not sender.is_alive() and not failures, failures
-    restart(base, "kafka-2")
-
-    # A Cassandra node dies while the master job writes (LOCAL_QUORUM: 2 of 3 answer).
-    job_killing(settings, base, "master", "cassandra-3")
-    # A Spark worker dies while the speed job runs (its tasks run again on the other worker).
-    job_killing(settings, base, "speed", "spark-worker-1")
-
-    cli(settings, "master", "--available-now")
-    cli(settings, "speed", "--available-now")
+    time.sleep(2 * settings.ingest_window_seconds + 2)
+    report = json.loads(cli(settings, "batch", "--json"))
+    assert report["status"] == "succeeded", report
     truth = recount_records(records, lexicon)
+    assert report["posts_counted"] == truth.posts
     assert_exact(settings, truth, pick_pairs(truth, seed=5), records)
