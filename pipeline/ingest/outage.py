@@ -115,7 +115,7 @@ class PatientSender:
         """Wait for every record in flight; send again what failed, until each is acknowledged or
         the patience runs out. With ``send_again`` False (Ctrl-C), what failed stays failed."""
         while True:
-            flush_fully(self._producer)
+            flush_fully(self._producer, self.patience_seconds)
             if not self._to_send_again:
                 return
             if not send_again:
@@ -125,7 +125,7 @@ class PatientSender:
                 self._send_failed_again()
             except KafkaOutage as exc:
                 self._give_up_on_waiting(exc)
-                flush_fully(self._producer)
+                flush_fully(self._producer, self.patience_seconds)
                 return
 
     def _hand_over(self, pending: _Pending) -> None:
@@ -210,14 +210,19 @@ class PatientSender:
             self._to_send_again.popleft().failed(why)
 
 
-def flush_fully(producer: Any) -> None:
-    """``producer.flush()``, repeated when it stops early. kafka-python (3.0.12) splits a batch
-    the broker refuses as too large and sends the halves again, but a flush already waiting on the
-    old batch then raises ``UnknownError('Future not done')``; the halves are still in flight."""
-    deadline = time.monotonic() + DELIVERY_TIMEOUT_MS / 1000 + 30
+def flush_fully(producer: Any, within_seconds: float = DELIVERY_TIMEOUT_MS / 1000 + 30) -> None:
+    """``producer.flush()``, repeated when it stops early, for at most ``within_seconds``.
+
+    kafka-python (3.0.12) splits a batch the broker refuses as too large and sends the halves
+    again, but a flush already waiting on the old batch then raises ``UnknownError('Future not
+    done')``; the halves are still in flight. The bound matters too: after an outage in which a
+    batch expired, that client's idempotent sender was once seen to stop sending for good (its
+    producer id reset), and an unbounded flush would have waited for ever; records still in
+    flight when the bound passes are counted as never completed."""
+    deadline = time.monotonic() + within_seconds
     while True:
         try:
-            producer.flush()
+            producer.flush(timeout=max(1.0, deadline - time.monotonic()))
             return
         except KafkaError as exc:
             if time.monotonic() > deadline:

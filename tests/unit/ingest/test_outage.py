@@ -46,7 +46,7 @@ class ScriptedProducer:
         self.open.append(future)
         return future
 
-    def flush(self) -> None:
+    def flush(self, timeout: float | None = None) -> None:
         while self.open:
             future = self.open.pop(0)
             outcome = self.outcomes.pop(0) if self.outcomes else None
