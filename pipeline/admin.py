@@ -199,7 +199,7 @@ def speed_table_ttls(settings: Settings) -> dict[str, int]:
         "speed_term_tallies": int(settings.speed_terms_ttl_seconds),
         "speed_vocab": views,
         "speed_topics": views,
-        "speed_accounts": views,
+        "speed_account_tallies": views,
     }
 
 
@@ -228,7 +228,7 @@ def initialise(settings: Settings) -> InitReport:
 # What `init --reset` empties: every table derived from Kafka offsets or from the views. The master
 # dataset (``posts``) and the run history stay unless asked.
 PROGRESS_TABLES = ("job_progress", "batch_state", "batch_lease")
-SPEED_TABLES = ("speed_vocab", "speed_topics", "speed_accounts", "speed_term_tallies")
+SPEED_TABLES = ("speed_vocab", "speed_topics", "speed_account_tallies", "speed_term_tallies")
 STREAM_JOBS = ("master", "speed")
 
 

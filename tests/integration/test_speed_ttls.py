@@ -13,7 +13,7 @@ from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-SPEED_TABLES = {"speed_term_tallies", "speed_vocab", "speed_topics", "speed_accounts"}
+SPEED_TABLES = {"speed_term_tallies", "speed_vocab", "speed_topics", "speed_account_tallies"}
 
 
 def default_ttls(settings: Settings) -> dict[str, int]:
@@ -34,7 +34,7 @@ def test_init_gives_every_speed_table_its_ttl(namespace_settings: Settings) -> N
         "speed_term_tallies": namespace_settings.speed_terms_ttl_seconds,
         "speed_vocab": views,
         "speed_topics": views,
-        "speed_accounts": views,
+        "speed_account_tallies": views,
     }
     # A row written without USING TTL (as the speed job writes) expires by the table default.
     with connect(namespace_settings) as session:
