@@ -179,7 +179,10 @@ def create_schema(settings: Settings) -> list[str]:
                 session.execute(statement)
             keep_no_truncate_snapshots(session)
             # A setting, so applied on every init: a changed TTL reaches existing keyspaces.
-            for table, ttl in speed_table_ttls(settings).items():
+            for table, ttl in {
+                **speed_table_ttls(settings),
+                **history_table_ttls(settings),
+            }.items():
                 session.execute(f"ALTER TABLE {table} WITH default_time_to_live = {ttl}")
     except TrendoffError:
         raise
@@ -201,6 +204,13 @@ def speed_table_ttls(settings: Settings) -> dict[str, int]:
         "speed_topics": views,
         "speed_account_tallies": views,
     }
+
+
+def history_table_ttls(settings: Settings) -> dict[str, int]:
+    """The batch run history and the refresh requests expire (a row written or updated lives
+    this long after its last write), so their single partitions stay bounded."""
+    ttl = int(settings.batch_history_ttl_seconds)
+    return {"batch_runs": ttl, "batch_requests": ttl}
 
 
 def keep_no_truncate_snapshots(session: Session) -> None:

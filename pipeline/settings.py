@@ -279,6 +279,13 @@ class Settings(BaseSettings):
         "it above ingest window + batch interval + a batch run (docs/operations.md, bounded "
         "growth).",
     )
+    batch_history_ttl_seconds: int = Field(
+        30 * 86400,
+        ge=3600,
+        description="Rows of `batch_runs` (the Pipeline page's run history) and `batch_requests` "
+        "(refresh requests) expire after this long, so the history does not grow without end; "
+        "keep it well above the batch interval (docs/operations.md, bounded growth).",
+    )
 
     # Sources and app
     produce_remembered_ids: int = Field(
