@@ -179,7 +179,10 @@ def create_schema(settings: Settings) -> list[str]:
                 session.execute(statement)
             keep_no_truncate_snapshots(session)
             # A setting, so applied on every init: a changed TTL reaches existing keyspaces.
-            for table, ttl in speed_table_ttls(settings).items():
+            for table, ttl in {
+                **speed_table_ttls(settings),
+                **history_table_ttls(settings),
+            }.items():
                 session.execute(f"ALTER TABLE {table} WITH default_time_to_live = {ttl}")
     except TrendoffError:
         raise
@@ -199,8 +202,15 @@ def speed_table_ttls(settings: Settings) -> dict[str, int]:
         "speed_term_tallies": int(settings.speed_terms_ttl_seconds),
         "speed_vocab": views,
         "speed_topics": views,
-        "speed_accounts": views,
+        "speed_account_tallies": views,
     }
+
+
+def history_table_ttls(settings: Settings) -> dict[str, int]:
+    """The batch run history and the refresh requests expire (a row written or updated lives
+    this long after its last write), so their single partitions stay bounded."""
+    ttl = int(settings.batch_history_ttl_seconds)
+    return {"batch_runs": ttl, "batch_requests": ttl}
 
 
 def keep_no_truncate_snapshots(session: Session) -> None:
@@ -228,7 +238,7 @@ def initialise(settings: Settings) -> InitReport:
 # What `init --reset` empties: every table derived from Kafka offsets or from the views. The master
 # dataset (``posts``) and the run history stay unless asked.
 PROGRESS_TABLES = ("job_progress", "batch_state", "batch_lease")
-SPEED_TABLES = ("speed_vocab", "speed_topics", "speed_accounts", "speed_term_tallies")
+SPEED_TABLES = ("speed_vocab", "speed_topics", "speed_account_tallies", "speed_term_tallies")
 STREAM_JOBS = ("master", "speed")
 
 

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from cassandra.concurrent import execute_concurrent_with_args
+
 from pipeline.alerts import Alert, AlertStore
 from pipeline.cassandra import build_cluster, require_tables
 from pipeline.errors import TrendoffError
@@ -20,6 +22,7 @@ from pipeline.merge_guard import slot_is_consistent
 from pipeline.schemas import SLOTS, TABLES
 from pipeline.serving_terms import TermViews
 from pipeline.settings import Settings
+from pipeline.shards import ACCOUNT_SHARDS
 from pipeline.text import Lexicon, load_lexicon
 from pipeline.trending import TopTerm, Trending, TrendParams
 from pipeline.views import (
@@ -125,7 +128,7 @@ class Serving:
         self._batch_accounts = {
             slot: prepare(
                 "SELECT author, posts, first_post, last_post, handle "
-                f"FROM {ks}.batch_accounts_{slot} WHERE bucket = 0"
+                f"FROM {ks}.batch_account_tallies_{slot} WHERE shard = ?"
             )
             for slot in SLOTS
         }
@@ -139,8 +142,8 @@ class Serving:
         )
         self._speed_accounts = prepare(
             "SELECT window_start, author, posts, first_post, last_post, handle "
-            f"FROM {ks}.speed_accounts "
-            "WHERE bucket = 0 AND window_start >= ?"
+            f"FROM {ks}.speed_account_tallies "
+            "WHERE shard = ? AND window_start >= ?"
         )
         self._runs = prepare(
             "SELECT run_id, status, step, slot, high_water, started_at, finished_at, "
@@ -323,13 +326,28 @@ class Serving:
                 row.posts, as_utc(row.first_post), as_utc(row.last_post), row.handle
             )
 
+        shards = range(ACCOUNT_SHARDS)
         if snapshot.slot is not None:
-            for row in self.session.execute(self._batch_accounts[snapshot.slot]):
+            for row in self._read_all(self._batch_accounts[snapshot.slot], [(s,) for s in shards]):
                 absorb(row)
-        for row in self.session.execute(self._speed_accounts, (self._speed_from(snapshot),)):
+        speed_from = self._speed_from(snapshot)
+        for row in self._read_all(self._speed_accounts, [(s, speed_from) for s in shards]):
             if snapshot.high_water is None or as_utc(row.window_start) >= snapshot.high_water:  # type: ignore[operator]
                 absorb(row)
         return tallies
+
+    def _read_all(self, statement: Any, parameters: list[tuple[Any, ...]]) -> Iterable[Any]:
+        """Every row of ``statement`` run once per parameter tuple, the reads in flight together
+        (one per account shard); paging continues per result set."""
+        results = execute_concurrent_with_args(
+            self.session,
+            statement,
+            parameters,
+            concurrency=len(parameters),
+            raise_on_first_error=True,
+        )
+        for _ok, rows in results:
+            yield from rows
 
     def accounts(self, search: str = "", limit: int = 50) -> list[Account]:
         """Accounts whose handle or id holds ``search`` (any case), busiest first."""

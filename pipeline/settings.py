@@ -274,9 +274,17 @@ class Settings(BaseSettings):
     speed_views_ttl_seconds: int = Field(
         2 * 86400,
         ge=3600,
-        description="Rows of `speed_vocab`, `speed_topics` and `speed_accounts` expire after this "
-        "long: serving needs a speed row only until a batch covers its window, so keep it above "
-        "ingest window + batch interval + a batch run (docs/operations.md, bounded growth).",
+        description="Rows of `speed_vocab`, `speed_topics` and `speed_account_tallies` expire "
+        "after this long: serving needs a speed row only until a batch covers its window, so keep "
+        "it above ingest window + batch interval + a batch run (docs/operations.md, bounded "
+        "growth).",
+    )
+    batch_history_ttl_seconds: int = Field(
+        30 * 86400,
+        ge=3600,
+        description="Rows of `batch_runs` (the Pipeline page's run history) and `batch_requests` "
+        "(refresh requests) expire after this long, so the history does not grow without end; "
+        "keep it well above the batch interval (docs/operations.md, bounded growth).",
     )
 
     # Sources and app

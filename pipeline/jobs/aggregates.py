@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pipeline.shards import account_shard_column
 from pipeline.text import Lexicon
 from pipeline.text.spark_tokens import (
     candidates_of_mention_free,
@@ -127,7 +128,8 @@ def topic_posts(terms: DataFrame, keys: list[str]) -> DataFrame:
 
 
 def account_activity(posts: DataFrame, keys: list[str]) -> DataFrame:
-    """``bucket``, keys…, ``author``, ``posts``, ``first_post``, ``last_post``, ``handle`` per
+    """``shard`` (:func:`pipeline.shards.account_shard_column`), keys…, ``author``, ``posts``,
+    ``first_post``, ``last_post``, ``handle`` per
     account; ``handle`` is that of the newest post (ties: the greater handle), the rule of
     :class:`pipeline.views.AccountTally`."""
     from pyspark.sql import functions as F
@@ -140,7 +142,7 @@ def account_activity(posts: DataFrame, keys: list[str]) -> DataFrame:
             F.max("created_at").alias("last_post"),
             F.max_by("author_handle", F.struct("created_at", "author_handle")).alias("handle"),
         )
-        .withColumn("bucket", F.lit(0))
+        .withColumn("shard", account_shard_column(F.col("author")))
     )
 
 

@@ -342,7 +342,7 @@ def _run_with_lease(
         views: list[tuple[str, DataFrame, dict[str, str]]] = [
             ("batch_vocab", packed_vocabulary(word_uses(terms, []), []), {}),
             ("batch_topics", topic_posts(terms, []), {}),
-            ("batch_accounts", account_activity(terms, []), {}),
+            ("batch_account_tallies", account_activity(terms, []), {}),
             (
                 "batch_term_tallies",
                 packed_terms(terms, [], settings.trend_bucket_seconds),

@@ -78,7 +78,7 @@ def handle_micro_batch(
                 ),
                 "topics": lambda: write_table(topic_posts(terms, keys), settings, "speed_topics"),
                 "accounts": lambda: write_table(
-                    account_activity(terms, keys), settings, "speed_accounts"
+                    account_activity(terms, keys), settings, "speed_account_tallies"
                 ),
                 "terms": lambda: write_table(
                     packed_terms(terms, keys, bucket_seconds),

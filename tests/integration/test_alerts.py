@@ -27,6 +27,7 @@ from pipeline.alerts import NOT_CONFIGURED, SENT, alert_message
 from pipeline.cassandra import connect
 from pipeline.jobs.alerting import AlertChecker, run_checks, webhook_sender
 from pipeline.settings import Settings
+from pipeline.shards import account_shard
 from pipeline.trending import pack_terms, tally_hour
 
 pytestmark = pytest.mark.integration
@@ -64,9 +65,9 @@ def seed(settings: Settings, tallies: dict[datetime, dict]) -> None:
                     insert, (tally_hour(bucket), bucket, bucket, chunk, packed, posts, authors)
                 )
         session.execute(
-            f"INSERT INTO {ks}.speed_accounts (bucket, window_start, author, micro_batch, posts, "
-            "first_post, last_post) VALUES (0, %s, 'voice_00', 0, 1, %s, %s)",
-            (LAST_BUCKET, NEWEST_POST, NEWEST_POST),
+            f"INSERT INTO {ks}.speed_account_tallies (shard, window_start, author, micro_batch, "
+            "posts, first_post, last_post) VALUES (%s, %s, 'voice_00', 0, 1, %s, %s)",
+            (account_shard("voice_00"), LAST_BUCKET, NEWEST_POST, NEWEST_POST),
         )
 
 

@@ -1,5 +1,6 @@
-"""The speed tables expire their rows on the real node (bounded growth, issue 16 item 4): `trendoff
-init` sets each speed table's default TTL from the settings, also on a keyspace that exists."""
+"""The speed tables and the batch history expire their rows on the real node (bounded growth,
+issue 16 item 4): `trendoff init` sets each table's default TTL from the settings, also on a
+keyspace that exists."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.admin import create_schema, speed_table_ttls
+from pipeline.admin import create_schema, history_table_ttls, speed_table_ttls
 from pipeline.cassandra import connect
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-SPEED_TABLES = {"speed_term_tallies", "speed_vocab", "speed_topics", "speed_accounts"}
+SPEED_TABLES = {"speed_term_tallies", "speed_vocab", "speed_topics", "speed_account_tallies"}
 
 
 def default_ttls(settings: Settings) -> dict[str, int]:
@@ -34,7 +35,7 @@ def test_init_gives_every_speed_table_its_ttl(namespace_settings: Settings) -> N
         "speed_term_tallies": namespace_settings.speed_terms_ttl_seconds,
         "speed_vocab": views,
         "speed_topics": views,
-        "speed_accounts": views,
+        "speed_account_tallies": views,
     }
     # A row written without USING TTL (as the speed job writes) expires by the table default.
     with connect(namespace_settings) as session:
@@ -57,3 +58,25 @@ def test_changed_ttl_reaches_an_existing_keyspace(namespace_settings: Settings) 
     assert {table: ttls[table] for table in SPEED_TABLES - {"speed_term_tallies"}} == dict.fromkeys(
         SPEED_TABLES - {"speed_term_tallies"}, 7200
     )
+
+
+def test_run_history_and_requests_expire(namespace_settings: Settings) -> None:
+    """batch_runs and batch_requests keep one partition each, bounded by a TTL on their rows."""
+    from pipeline.serving import Serving
+
+    history = namespace_settings.batch_history_ttl_seconds
+    assert history_table_ttls(namespace_settings) == {
+        "batch_runs": history,
+        "batch_requests": history,
+    }
+    ttls = default_ttls(namespace_settings)
+    assert (ttls["batch_runs"], ttls["batch_requests"]) == (history, history)
+    serving = Serving(namespace_settings)
+    try:
+        serving.request_batch("ttl test")  # written as the app writes it, no USING TTL
+        (left,) = serving.session.execute(
+            f"SELECT TTL(status) FROM {namespace_settings.keyspace}.batch_requests WHERE bucket = 0"
+        ).one()
+    finally:
+        serving.close()
+    assert 0 < left <= history

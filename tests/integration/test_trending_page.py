@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline.cassandra import connect
 from pipeline.jobs.batch import STATE_ID
 from pipeline.settings import Settings, get_settings
+from pipeline.shards import account_shard
 from pipeline.trending import pack_terms, tally_hour
 from tests.conftest import REPO_ROOT
 
@@ -70,8 +71,8 @@ def seed(settings: Settings) -> None:
             "INSERT INTO batch_state (id, active_slot, high_water, flipped_at) VALUES (?, ?, ?, ?)"
         )
         account = session.prepare(
-            "INSERT INTO speed_accounts (bucket, window_start, author, micro_batch, posts, "
-            "first_post, last_post) VALUES (0, ?, ?, 0, ?, ?, ?)"
+            "INSERT INTO speed_account_tallies (shard, window_start, author, micro_batch, posts, "
+            "first_post, last_post) VALUES (?, ?, ?, 0, ?, ?, ?)"
         )
         for bucket, tallies in batch_buckets().items():
             for chunk, row in enumerate(pack_terms(tallies)):
@@ -82,7 +83,9 @@ def seed(settings: Settings) -> None:
             )
         session.execute(state, (STATE_ID, 0, HIGH_WATER, HIGH_WATER))
         for author in ("spammer", *VOICES):
-            session.execute(account, (LAST_BUCKET, author, 1, LAST_BUCKET, NEWEST))
+            session.execute(
+                account, (account_shard(author), LAST_BUCKET, author, 1, LAST_BUCKET, NEWEST)
+            )
 
 
 @pytest.fixture
