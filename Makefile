@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TRENDOFF := $(VENV)/bin/trendoff
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-cluster browser-deps lint format typecheck stack-up stack-down stack-status docs clean
+.PHONY: setup run test test-cluster test-faults browser-deps lint format typecheck stack-up stack-down stack-status docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python 3.11 or pass PYTHON=/path/to/python3.11"; exit 2; }
@@ -57,6 +57,10 @@ typecheck:
 ## test-cluster: the scale-out tests on a local 3-broker/3-node/2-worker cluster (slow; own ports)
 test-cluster: setup
 	$(PY) -m pytest tests/cluster -x -v
+
+## test-faults: `trendoff run` through kill -9 of Kafka and Cassandra, own stack (~8 min; not in make test yet)
+test-faults: setup
+	$(PY) -m pytest tests/faults -x -v
 
 stack-up: setup
 	$(TRENDOFF) stack up

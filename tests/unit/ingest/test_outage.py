@@ -2,7 +2,7 @@
 
 The client is a stand-in whose sends time out or whose deliveries fail on cue; its futures are
 kafka-python's own. That Kafka really comes back and takes the records is shown against a real
-broker by tests/integration/test_run_faults.py.
+broker by tests/faults/test_run_faults.py.
 """
 
 from __future__ import annotations
