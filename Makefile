@@ -58,7 +58,7 @@ typecheck:
 test-cluster: setup
 	$(PY) -m pytest tests/cluster -x -v
 
-## test-faults: `trendoff run` through kill -9 of Kafka and Cassandra, own stack (~8 min; not in make test yet)
+## test-faults: only the fault test (`trendoff run` through kill -9 of Kafka and Cassandra, own stack, ~8 min; also in make test)
 test-faults: setup
 	$(PY) -m pytest tests/faults -x -v
 

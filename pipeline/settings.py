@@ -207,6 +207,14 @@ class Settings(BaseSettings):
         "views moving while a large backlog is worked off.",
     )
 
+    stream_stall_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="A speed or master micro-batch still running after this long counts as "
+        "stuck (a Cassandra session can wedge after an outage): the job exits so that "
+        "`trendoff run` restarts it. Keep it well above the longest healthy micro-batch.",
+    )
+
     # trendoff run
     run_log_max_bytes: int = Field(
         20 * 1024 * 1024,

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from pipeline.jobs import alerting, master, scheduler, speed
-from pipeline.jobs.lifecycle import StopRequest, Worker, supervise
+from pipeline.jobs.lifecycle import STOP_AFTER_STALL_SECONDS, StopRequest, Worker, supervise
 from pipeline.jobs.stream import ProgressWriter, start_query
 from pipeline.settings import Settings
 from pipeline.spark import build_session
@@ -111,6 +111,8 @@ def run(settings: Settings, *, batch_every: timedelta | None) -> None:
             supervise(
                 queries,
                 stop,
+                stall_seconds=settings.stream_stall_seconds,
+                exit_after_stall_seconds=STOP_AFTER_STALL_SECONDS,
                 workers=workers,
                 on_stop=lambda: context.cancelJobGroup(BATCH_JOB_GROUP),
             )

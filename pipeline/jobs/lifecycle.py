@@ -9,13 +9,16 @@ the request between short waits and stops every query (and the batch scheduler) 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import TrendoffError
+from pipeline.jobs.stall import StallWatch, stall_message
 
 if TYPE_CHECKING:
     from pyspark.sql.streaming.query import StreamingQuery
@@ -24,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 POLL_SECONDS = 0.5
+STALLED_EXIT_STATUS = 75  # EX_TEMPFAIL: worth restarting
+# An orderly stop takes seconds (each query gets spark.sql.streaming.stopTimeout, 5 s); after a
+# stall, give it this long before the process ends itself.
+STOP_AFTER_STALL_SECONDS = 30.0
 
 
 class StopRequest:
@@ -74,17 +81,30 @@ def supervise(
     queries: Sequence[StreamingQuery],
     stop: StopRequest,
     *,
+    stall_seconds: float,
     workers: Sequence[Worker] = (),
     on_stop: Callable[[], None] | None = None,
+    exit_after_stall_seconds: float | None = None,
 ) -> None:
     """Wait until every query has finished on its own (``availableNow``), a stop is requested,
-    or a query or worker fails; then stop the rest. A failure is raised as a TrendoffError."""
+    or a query or worker fails; then stop the rest. A failure is raised as a TrendoffError.
+
+    A query stuck in one micro-batch for ``stall_seconds`` counts as failed (see stall.py). The
+    threads it is stuck in may also hold up stopping Spark, so with ``exit_after_stall_seconds``
+    the process ends itself that long after a stall, whatever is still running."""
     failure: str | None = None
+    watches = {query.id: StallWatch() for query in queries}
     try:
         while not stop.event.wait(POLL_SECONDS):
             for query in queries:
                 if not query.isActive and query.exception() is not None:
                     failure = f"streaming query {query.name} failed: {query.exception()}"
+                elif query.isActive:
+                    stuck_for = _stuck_for(query, watches[query.id])
+                    if stuck_for >= stall_seconds:
+                        failure = stall_message(query.name, stuck_for, stall_seconds)
+                        if exit_after_stall_seconds is not None:
+                            _exit_after(exit_after_stall_seconds, failure)
             for worker in workers:
                 if not worker.is_alive() and worker.failure is not None:
                     failure = f"{worker.name} failed: {worker.failure}"
@@ -99,6 +119,27 @@ def supervise(
             worker.join(timeout=10)
     if failure:
         raise TrendoffError(failure.splitlines()[0][:1000])
+
+
+def _exit_after(seconds: float, reason: str) -> None:
+    def exit_now() -> None:
+        logger.error("still running %.0f s after: %s; exiting now", seconds, reason)
+        logging.shutdown()
+        os._exit(STALLED_EXIT_STATUS)
+
+    timer = threading.Timer(seconds, exit_now)
+    timer.daemon = True
+    timer.start()
+
+
+def _stuck_for(query: StreamingQuery, watch: StallWatch) -> float:
+    progress = query.lastProgress
+    last_batch = None if progress is None else (progress["batchId"], progress["timestamp"])
+    return watch.observe(
+        time.monotonic(),
+        trigger_active=bool(query.status["isTriggerActive"]),
+        last_batch=last_batch,
+    )
 
 
 def _stop_queries(queries: Sequence[StreamingQuery]) -> None:

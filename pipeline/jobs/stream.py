@@ -24,7 +24,7 @@ from pipeline.ingest.avro import (
     WRITER_SCHEMA_JSON,
     single_object_header,
 )
-from pipeline.jobs.lifecycle import StopRequest, supervise
+from pipeline.jobs.lifecycle import STOP_AFTER_STALL_SECONDS, StopRequest, supervise
 from pipeline.schemas import TABLES
 from pipeline.settings import Settings
 from pipeline.tls import spark_kafka_options
@@ -289,6 +289,11 @@ def run_job(
             query = start_query(
                 spark, settings, job, handle_batch, progress, available_now=available_now
             )
-            supervise([query], stop)
+            supervise(
+                [query],
+                stop,
+                stall_seconds=settings.stream_stall_seconds,
+                exit_after_stall_seconds=STOP_AFTER_STALL_SECONDS,
+            )
         finally:
             progress.close()

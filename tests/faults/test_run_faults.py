@@ -130,6 +130,9 @@ def test_run_rides_out_kafka_and_cassandra_outages_and_counts_stay_exact(
         TRENDOFF_INGEST_WINDOW_SECONDS="1",
         # Small micro-batches: the jobs are mid-stream whenever a server dies.
         TRENDOFF_STREAM_MAX_OFFSETS_PER_TRIGGER="500",
+        # A micro-batch this small never takes 2 minutes: one that does is stuck (a connector
+        # session wedged by the Cassandra kill) and the job must exit so the runner restarts it.
+        TRENDOFF_STREAM_STALL_SECONDS="120",
     )
     restart(env)  # the first start of this stack
     initialised = trendoff(env, "init")
