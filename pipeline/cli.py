@@ -6,17 +6,18 @@ Errors the user can act on are printed as one line on stderr with exit status 2;
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import shlex
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
 from pipeline.cli_alerts import add_alert_commands
+from pipeline.cli_common import emit_json
+from pipeline.cli_produce import add_produce_commands
+from pipeline.cli_stack import add_stack_commands
 from pipeline.cli_terms import add_term_views
 from pipeline.errors import TrendoffError
 from pipeline.logs import configure_logging
@@ -26,18 +27,11 @@ from pipeline.settings import Settings, get_settings
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from pipeline.ingest.model import Post, Rejected
-    from pipeline.ingest.producer import ProduceSummary
     from pipeline.views import SharedWord
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-def _emit_json(payload: object) -> None:
-    json.dump(payload, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
 
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
@@ -49,73 +43,6 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{module}: {len(jars)} jars")
     print(f"spark functions: {udf_jar(settings.state_dir).name}")
     return 0
-
-
-def _stack_module(args: argparse.Namespace) -> Any:
-    """The single-node stack, or with ``--cluster`` the local three-node cluster."""
-    if getattr(args, "cluster", False):
-        from pipeline.stack import cluster
-
-        return cluster
-    from pipeline.stack import manager
-
-    return manager
-
-
-def cmd_stack_up(args: argparse.Namespace, settings: Settings) -> int:
-    if getattr(args, "print_env", False):
-        from pipeline.stack.cluster import cluster_env
-
-        if not args.cluster:
-            raise TrendoffError("--print-env needs --cluster")
-        for key, value in cluster_env().items():
-            print(f"export {key}={shlex.quote(value)}")
-        return 0
-    statuses = _stack_module(args).up(settings)
-    if args.json:
-        _emit_json([status.to_json() for status in statuses])
-        return 0
-    for status in statuses:
-        if not status.managed:
-            state = "ready" if status.ready else "NOT reachable"
-            print(f"{status.name}: external server on port {status.port}, {state}")
-        elif status.already_running:
-            print(f"{status.name}: already running (pid {status.pid}), log {status.log}")
-        else:
-            print(
-                f"{status.name}: ready on port {status.port} in {status.seconds_to_ready} s "
-                f"(pid {status.pid}), log {status.log}"
-            )
-    return 0
-
-
-def cmd_stack_down(args: argparse.Namespace, settings: Settings) -> int:
-    stopped = _stack_module(args).down(settings)
-    if args.json:
-        _emit_json({"stopped": stopped})
-    else:
-        print("stopped: " + ", ".join(stopped) if stopped else "nothing was running")
-    return 0
-
-
-def cmd_stack_status(args: argparse.Namespace, settings: Settings) -> int:
-    statuses = _stack_module(args).status(settings)
-    if args.json:
-        _emit_json([status.to_json() for status in statuses])
-    else:
-        for status in statuses:
-            if not status.managed:
-                where = "external"
-            elif status.pid is None:
-                where = "stopped"
-            else:
-                where = f"pid {status.pid}"
-            print(
-                f"{status.name:<10} {where:<12} port {status.port:<6} "
-                f"{'ready' if status.ready else 'not ready'}"
-            )
-    # Non-zero when something that should run is not ready, so scripts can poll it.
-    return 0 if all(status.ready for status in statuses) else 1
 
 
 def _confirm_reset(args: argparse.Namespace, settings: Settings) -> bool:
@@ -146,7 +73,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         reset = reset_namespace(settings, drop_master=args.drop_master)
         if args.json:
-            _emit_json(reset)
+            emit_json(reset)
         else:
             print(
                 f"reset {settings.namespace}: emptied {', '.join(reset['truncated'])}; "
@@ -155,161 +82,9 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     report = initialise(settings)
     if args.json:
-        _emit_json(report)
+        emit_json(report)
     else:
         print(f"topics: {', '.join(report['topics'])}; keyspace: {report['keyspace']}")
-    return 0
-
-
-def produce_records(args: argparse.Namespace, settings: Settings) -> Iterator[Post | Rejected]:
-    """The records `trendoff produce` sends: the source, limited, re-timed and paced."""
-    from pipeline.ingest.sources import open_source, pacing
-
-    if args.source in ("csv", "jsonl") and not args.paths:
-        raise TrendoffError(f"--source {args.source} needs at least one file path")
-    if args.retime == "now" and args.source not in ("csv", "jsonl", "synthetic"):
-        raise TrendoffError(f"--retime now replays files; --source {args.source} is live already")
-    if args.source in ("x-stream", "x-timeline"):
-        from pipeline.ingest.sources.x_api import open_x_source
-
-        source = open_x_source(args.source, settings, users=args.users)
-    else:
-        source = open_source(
-            args.source,
-            args.paths,
-            fmt=args.format,
-            mapping=producer_mapping(args.map),
-            seed=args.seed,
-            limit=args.limit if args.source == "synthetic" else None,
-        )
-
-    def read() -> Iterator[Post | Rejected]:
-        records = source.records()
-        if args.limit is not None and args.source != "synthetic":
-            records = pacing.limit(records, args.limit)
-        return records
-
-    records = read()
-    if args.retime == "now":
-        records = _retimed(args, read, records)
-    return _paced(args, records)
-
-
-def _paced(
-    args: argparse.Namespace, records: Iterator[Post | Rejected]
-) -> Iterator[Post | Rejected]:
-    """``--rate`` or ``--speedup``."""
-    from pipeline.ingest.sources import pacing
-
-    if args.rate:
-        return pacing.rate(records, args.rate)
-    if args.speedup:
-        return pacing.speedup(records, args.speedup)
-    return records
-
-
-def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.ingest import producer
-
-    if args.source == "bluesky":
-        return _produce_bluesky(args, settings)
-    records = produce_records(args, settings)
-    summary = producer.produce(settings, records, senders=args.senders)
-    return _report_produce(args, summary)
-
-
-def _produce_bluesky(args: argparse.Namespace, settings: Settings) -> int:
-    """The live Bluesky source: its cursor moves with Kafka's acknowledgements, so the producer
-    is wrapped by the source and the cursor saved once the producer has flushed."""
-    from pipeline.ingest import producer
-    from pipeline.ingest.sources.bluesky import open_bluesky_source
-
-    if args.retime == "now":
-        raise TrendoffError("--retime now replays files; --source bluesky is live already")
-    if args.senders != 1:
-        raise TrendoffError(
-            "--source bluesky sends from one process",
-            hint="the firehose is far below one producer's rate; drop --senders",
-        )
-    source = open_bluesky_source(
-        settings, jetstream_url=args.jetstream_url, dids=args.dids, langs=args.langs
-    )
-    kafka = producer.build_producer(settings)
-    stream = source.records()
-    try:
-        summary = producer.produce(
-            settings, _paced(args, _limited(args, stream)), producer=source.acking(kafka)
-        )
-    finally:
-        stream.close()  # closes the connection
-        source.save_cursor()  # after produce() flushed: every acknowledgement is in
-        kafka.close()
-    return _report_produce(args, summary, extra={"bluesky": source.stats.to_json()})
-
-
-def _limited(
-    args: argparse.Namespace, records: Iterator[Post | Rejected]
-) -> Iterator[Post | Rejected]:
-    from pipeline.ingest.sources import pacing
-
-    return records if args.limit is None else pacing.limit(records, args.limit)
-
-
-def _report_produce(
-    args: argparse.Namespace, summary: ProduceSummary, extra: dict[str, object] | None = None
-) -> int:
-    if args.json:
-        _emit_json({**summary.to_json(), **(extra or {})})
-    else:
-        rejected = ", ".join(f"{k}: {v}" for k, v in sorted(summary.rejected.items())) or "none"
-        print(
-            f"read {summary.read}, produced {summary.produced}, rejected {rejected}, "
-            f"failed {summary.failed}, duplicates seen {summary.duplicates_seen}, "
-            f"{summary.seconds:.1f} s"
-        )
-    if summary.interrupted:
-        return 130
-    # Sends that failed after retries, or reading stopped early: the run did not deliver its input.
-    return 1 if summary.failed or summary.stopped else 0
-
-
-def _retimed(
-    args: argparse.Namespace,
-    read: Callable[[], Iterator[Post | Rejected]],
-    records: Iterator[Post | Rejected],
-) -> Iterator[Post | Rejected]:
-    """``--retime now``: a file is read twice, first to find its newest post, which the replay
-    then dates "now". The demo generator already dates posts at the wall clock."""
-    from pipeline.ingest.sources import pacing
-
-    if args.source == "synthetic":
-        return records
-    newest = pacing.newest_created(read())
-    if newest is None:
-        return records
-    return pacing.retime_now(records, newest, speedup_factor=args.speedup)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def producer_mapping(items: list[str] | None) -> dict[str, str] | None:
-    if not items:
-        return None
-    from pipeline.ingest.sources.csv import parse_mapping
-
-    return parse_mapping(items)
-
-
-def cmd_topic_tail(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.ingest.tail import tail
-
-    for line in tail(settings, args.n, dead_letters=args.dlq):
-        print(line)
     return 0
 
 
@@ -358,7 +133,7 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     result = batch.run_once(settings, force=args.force)
     if args.json:
-        _emit_json(result.to_json())
+        emit_json(result.to_json())
     else:
         print(
             f"batch {result.status}: slot {result.slot}, high-water {result.high_water}, "
@@ -380,7 +155,7 @@ def _shared_json(a: str, b: str, words: list[SharedWord]) -> dict[str, object]:
 
 def _print_shared(payload: dict[str, object], as_json: bool) -> None:
     if as_json:
-        _emit_json(payload)
+        emit_json(payload)
         return
     words = payload["words"]
     assert isinstance(words, list)
@@ -399,14 +174,14 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
         elif args.what == "topics":
             totals = serving.topic_totals()
             if args.json:
-                _emit_json({"topics": totals})
+                emit_json({"topics": totals})
             else:
                 for category, count in totals.items():
                     print(f"{category:<24} {count:>10}")
         else:
             accounts = serving.accounts(args.search, args.limit)
             if args.json:
-                _emit_json({"accounts": [account.to_json() for account in accounts]})
+                emit_json({"accounts": [account.to_json() for account in accounts]})
             else:
                 for account in accounts:
                     print(f"{account.handle:<32} {account.posts:>8}")
@@ -423,7 +198,7 @@ def cmd_reference(args: argparse.Namespace, settings: Settings) -> int:
     else:
         totals = recount.topic_totals()
         if args.json:
-            _emit_json({"topics": totals})
+            emit_json({"topics": totals})
         else:
             for category, count in totals.items():
                 print(f"{category:<24} {count:>10}")
@@ -486,29 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--force", action="store_true", help="run Maven even if nothing changed")
     setup.set_defaults(handler=cmd_setup)
 
-    stack = commands.add_parser("stack", help="the local Kafka broker and Cassandra node")
-    stack_commands = stack.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
-    for name, handler, text in (
-        ("up", cmd_stack_up, "start the servers and wait until they are ready"),
-        ("down", cmd_stack_down, "stop the servers this stack started"),
-        ("status", cmd_stack_status, "show each server's pid, port and readiness"),
-    ):
-        action = stack_commands.add_parser(name, help=text)
-        action.add_argument("--json", action="store_true", help="machine-readable output")
-        action.add_argument(
-            "--cluster",
-            action="store_true",
-            help="the local cluster instead: 3 Kafka brokers, 3 Cassandra nodes, Spark standalone "
-            "master + 2 workers, on their own ports and state dir (docs/scale-out.md)",
-        )
-        if name == "up":
-            action.add_argument(
-                "--print-env",
-                action="store_true",
-                help="with --cluster: print the TRENDOFF_* settings that point commands at the "
-                "cluster, as export lines (eval them); starts nothing",
-            )
-        action.set_defaults(handler=handler)
+    add_stack_commands(commands)
 
     init = commands.add_parser("init", help="create the namespace's topics and keyspace")
     init.add_argument("--json", action="store_true", help="machine-readable output")
@@ -525,55 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --reset: also empty the master dataset (posts); it is kept by default",
     )
     init.set_defaults(handler=cmd_init)
-    produce = commands.add_parser("produce", help="send posts from a source to Kafka as Avro")
-    produce.add_argument(
-        "--source",
-        choices=["csv", "jsonl", "x-stream", "x-timeline", "bluesky", "synthetic"],
-        default="synthetic",
-        help="where posts come from (default: the synthetic demo generator)",
-    )
-    produce.add_argument("paths", nargs="*", help="input files (csv, jsonl)")
-    produce.add_argument("--format", default="auto", help="CSV profile: ira, fth or auto")
-    produce.add_argument(
-        "--map", action="append", metavar="FIELD=COLUMN", help="CSV column for a post field"
-    )
-    produce.add_argument("--users", default="", help="x-timeline: comma-separated handles")
-    produce.add_argument(
-        "--jetstream-url",
-        help="bluesky: Jetstream /subscribe URL(s), comma-separated "
-        "(default: TRENDOFF_JETSTREAM_URL, the public instances)",
-    )
-    produce.add_argument(
-        "--dids", default="", help="bluesky: follow only these accounts (comma-separated DIDs)"
-    )
-    produce.add_argument(
-        "--langs", default="", help="bluesky: only posts in these languages, e.g. en,ja"
-    )
-    produce.add_argument("--seed", type=int, default=0, help="synthetic: random seed")
-    pace = produce.add_mutually_exclusive_group()
-    pace.add_argument("--rate", type=float, help="posts per second")
-    pace.add_argument("--speedup", type=float, help="replay created_at gaps X times faster")
-    produce.add_argument("--limit", type=int, help="stop after N records")
-    produce.add_argument(
-        "--retime",
-        choices=["now"],
-        help="files: shift created_at so the newest post is now (gaps kept; reads the file twice)",
-    )
-    produce.add_argument(
-        "--senders",
-        type=_positive_int,
-        default=1,
-        help="processes sending posts (default 1); 2 or more for bulk loads, see BENCHMARKS.md",
-    )
-    produce.add_argument("--json", action="store_true", help="one JSON summary at the end")
-    produce.set_defaults(handler=cmd_produce)
-
-    topic = commands.add_parser("topic", help="look at the posts topic")
-    topic_commands = topic.add_subparsers(dest="topic_command", required=True, metavar="ACTION")
-    tail = topic_commands.add_parser("tail", help="decode and print the newest posts")
-    tail.add_argument("-n", type=int, default=10, help="how many (default 10)")
-    tail.add_argument("--dlq", action="store_true", help="the dead letters instead")
-    tail.set_defaults(handler=cmd_topic_tail)
+    add_produce_commands(commands)
 
     for name, handler, text in (
         ("master", cmd_master, "stream every post from Kafka into the master dataset"),

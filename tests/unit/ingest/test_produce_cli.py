@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import build_parser, cmd_produce
+from pipeline.cli import build_parser
+from pipeline.cli_produce import cmd_produce
 from pipeline.ingest import producer
 from pipeline.ingest.producer import ProduceSummary
 from pipeline.settings import Settings

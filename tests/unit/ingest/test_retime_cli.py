@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.cli import build_parser, produce_records
+from pipeline.cli import build_parser
+from pipeline.cli_produce import produce_records
 from pipeline.errors import TrendoffError
 from pipeline.ingest.model import Post
 from pipeline.ingest.sources import open_source

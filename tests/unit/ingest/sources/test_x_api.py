@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import SecretStr
 
-from pipeline.cli import build_parser, cmd_produce
+from pipeline.cli import build_parser
+from pipeline.cli_produce import cmd_produce
 from pipeline.errors import TrendoffError
 from pipeline.ingest.model import Post, Rejected, RejectReason
 from pipeline.ingest.sources import Source
