@@ -199,7 +199,7 @@ def _retimed(
 def producer_mapping(items: list[str] | None) -> dict[str, str] | None:
     if not items:
         return None
-    from pipeline.ingest.sources.csv import parse_mapping
+    from pipeline.ingest.sources.csv_profiles import parse_mapping
 
     return parse_mapping(items)
 

@@ -24,8 +24,8 @@ from pipeline.ingest.limits import RECORD_OVERHEAD_BYTES, sendable
 from pipeline.ingest.model import Post, Rejected
 from pipeline.ingest.producer import produce
 from pipeline.ingest.sources import open_source
-from pipeline.ingest.sources.csv import FTH_COLUMNS
 from pipeline.ingest.sources.csv_lines import MAX_ROW_BYTES
+from pipeline.ingest.sources.csv_profiles import FTH_COLUMNS
 from pipeline.ingest.sources.files import MAX_LINE_BYTES
 from pipeline.jobs import batch
 from pipeline.reference import recount_records

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.ingest.model import Post, Rejected, RejectReason
-from pipeline.ingest.sources.csv import CsvHeaderError, CsvSource, parse_mapping
+from pipeline.ingest.sources.csv import CsvSource
+from pipeline.ingest.sources.csv_profiles import CsvHeaderError, parse_mapping
 from tests.unit.ingest.conftest import FTH_HEADER, IRA_HEADER, csv_bytes, fth_row, ira_row
 
 WriteCsv = Callable[..., Path]
