@@ -289,6 +289,20 @@ def drop_namespace(settings: Settings) -> None:
         session.execute(f"DROP KEYSPACE IF EXISTS {settings.keyspace}")
 
 
+def partition_end_offsets(settings: Settings) -> dict[int, int]:
+    """The posts topic's log end offset per partition: where a job that has read everything
+    stands."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**kafka_client_options(settings))
+    try:
+        topic = settings.posts_topic
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return {tp.partition: end for tp, end in consumer.end_offsets(partitions).items()}
+    finally:
+        consumer.close()
+
+
 def topic_offsets(settings: Settings) -> dict[str, int]:
     """Records per topic of the namespace (log end minus log start, summed over partitions)."""
     from kafka import KafkaConsumer, TopicPartition

@@ -20,9 +20,8 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
-from pipeline.admin import drop_namespace
+from pipeline.admin import drop_namespace, partition_end_offsets
 from pipeline.cassandra import connect
 from pipeline.reference import recount_records
 from pipeline.settings import Settings
@@ -106,15 +105,7 @@ def fault(settings: Settings, base: Settings, runner: subprocess.Popen[str], vic
 
 def unread(settings: Settings, job: str) -> dict[int, int]:
     """Records of each partition that ``job`` has not written progress for yet."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","))
-    try:
-        partitions = [
-            TopicPartition(settings.posts_topic, p)
-            for p in consumer.partitions_for_topic(settings.posts_topic) or ()
-        ]
-        ends = consumer.end_offsets(partitions)
-    finally:
-        consumer.close()
+    ends = partition_end_offsets(settings)
     with connect(settings, keyspace=settings.keyspace) as session:
         reached = {
             row.kafka_partition: row.max_offset + 1
@@ -123,9 +114,9 @@ def unread(settings: Settings, job: str) -> dict[int, int]:
             )
         }
     return {
-        tp.partition: end - reached.get(tp.partition, 0)
-        for tp, end in ends.items()
-        if end > reached.get(tp.partition, 0)
+        partition: end - reached.get(partition, 0)
+        for partition, end in ends.items()
+        if end > reached.get(partition, 0)
     }
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -27,9 +26,9 @@ from pipeline.serving import Serving
 from pipeline.settings import Settings
 from pipeline.supervision import read_status, status_path
 from pipeline.text import load_lexicon
-from tests.conftest import DEV_TWEETS, REPO_ROOT, fresh_namespace
+from tests.conftest import DEV_TWEETS, fresh_namespace
 from tests.integration.test_lambda_exact import assert_exact, dev_records, pick_pairs
-from tests.integration.test_runner import processes_of
+from tests.integration.test_runner import processes_of, start_runner_with_env
 from tests.integration.test_stack_lifecycle import (  # noqa: F401 - the fixture is used by name
     free_ports,
     own_stack_env,
@@ -140,15 +139,7 @@ def test_run_rides_out_kafka_and_cassandra_outages_and_counts_stay_exact(
     settings = settings_of(env)
     records = dev_records(POSTS)
     source = f"--source csv {DEV_TWEETS} --limit {POSTS} --rate {RATE}"
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", "--source", source],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    runner = start_runner_with_env(env, source)
     try:
         wait_until(
             "the jobs' first progress", lambda: all(job_offsets(settings).values()), 300, runner

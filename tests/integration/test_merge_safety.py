@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
-from pipeline.admin import admin_client, drop_namespace, initialise
+from pipeline.admin import admin_client, drop_namespace, initialise, partition_end_offsets
 from pipeline.cassandra import connect
 from pipeline.errors import TrendoffError
 from pipeline.jobs import batch
@@ -141,17 +141,10 @@ def test_retention_that_removed_unread_posts_is_refused_and_explained(
 ) -> None:
     settings = merge_settings
     send(settings, dev_records(200))
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    try:
-        partitions = [
-            TopicPartition(settings.posts_topic, p)
-            for p in consumer.partitions_for_topic(settings.posts_topic) or ()
-        ]
-        ends = consumer.end_offsets(partitions)
-    finally:
-        consumer.close()
+    ends = partition_end_offsets(settings)
     # What retention does, on demand: the oldest records of a partition go before any job read them.
-    victim, end = max(ends.items(), key=lambda item: item[1])
+    partition, end = max(ends.items(), key=lambda item: item[1])
+    victim = TopicPartition(settings.posts_topic, partition)
     admin = admin_client(settings)
     try:
         admin.delete_records({victim: end // 2})

@@ -36,6 +36,11 @@ def start_runner(settings: Settings, source: str, port: int) -> subprocess.Popen
         TRENDOFF_STATE_DIR=str(settings.state_dir),
         TRENDOFF_APP_PORT=str(port),
     )
+    return start_runner_with_env(env, source)
+
+
+def start_runner_with_env(env: dict[str, str], source: str) -> subprocess.Popen[str]:
+    """`trendoff run --source SOURCE` with exactly this environment."""
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", "--source", source],
         cwd=REPO_ROOT,
