@@ -76,6 +76,11 @@ def app_command(settings: Settings) -> list[str]:
         str(settings.app_port),
         "--server.headless",
         "true",
+        # Streamlit's file watcher re-examines every imported module under the project on each
+        # script run (the .venv included when it lives there): ~1 s per page load on two cores.
+        # The app is not edited while it serves; .streamlit/config.toml says the same.
+        "--server.fileWatcherType",
+        "none",
     ]
 
 

@@ -16,7 +16,10 @@ from datetime import datetime, timedelta
 LIVE_WITHIN = timedelta(minutes=15)
 LIVE_WINDOW = timedelta(hours=1)
 LIVE_MIN_POSTS = 10
-STEPS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
+DAY = 86400
+# Up to 30-, 91- and 365-day steps: a replay of years (the dev file spans six) stays within
+# MAX_POINTS per line; every point is drawn in the browser, which is what a page waits for.
+STEPS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, DAY, 7 * DAY, 30 * DAY, 91 * DAY, 365 * DAY)
 MAX_POINTS = 90
 
 

@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.app.periods import change, fit_window, is_live, posts_between, step_for, window_label
+from pipeline.app.periods import (
+    MAX_POINTS,
+    change,
+    fit_window,
+    is_live,
+    posts_between,
+    step_for,
+    window_label,
+)
 
 NOW = datetime(2030, 6, 1, 12, 0, 30, tzinfo=UTC)
 
@@ -39,7 +47,15 @@ def test_a_chosen_window_has_whole_steps_and_ends_at_the_newest_post() -> None:
 def test_steps_stay_round_and_few() -> None:
     assert step_for(timedelta(hours=1)) == 60
     assert step_for(timedelta(days=30)) == 86400
-    assert step_for(timedelta(days=3650)) == 7 * 86400
+    assert step_for(timedelta(days=365)) == 7 * 86400
+    assert step_for(timedelta(days=6 * 365)) == 30 * 86400
+    assert step_for(timedelta(days=3650)) == 91 * 86400
+
+
+@pytest.mark.parametrize("days", [1, 7, 90, 400, 2310, 3650, 10950])
+def test_a_window_of_any_length_is_drawn_in_at_most_max_points(days: int) -> None:
+    window = fit_window(NOW - timedelta(days=days), NOW, NOW, live=False)
+    assert window.length.total_seconds() / window.step <= MAX_POINTS + 1
 
 
 @pytest.mark.parametrize(
