@@ -31,6 +31,11 @@ STALLED_EXIT_STATUS = 75  # EX_TEMPFAIL: worth restarting
 # An orderly stop takes seconds (each query gets spark.sql.streaming.stopTimeout, 5 s); after a
 # stall, give it this long before the process ends itself.
 STOP_AFTER_STALL_SECONDS = 30.0
+# A stop asked for during a micro-batch first waits up to this long for it to finish: stopping a
+# query cancels its running Spark jobs, whose aborted writes Spark logs at ERROR, and the
+# micro-batch is replayed at the next start. Short enough that `trendoff run`'s grace
+# (runner.STOP_GRACE_SECONDS, 9 s) still covers a stop that then has to interrupt (stopTimeout 5 s).
+FINISH_BATCH_SECONDS = 3.0
 
 
 class StopRequest:
@@ -85,13 +90,15 @@ def supervise(
     workers: Sequence[Worker] = (),
     on_stop: Callable[[], None] | None = None,
     exit_after_stall_seconds: float | None = None,
+    finish_batch_seconds: float = FINISH_BATCH_SECONDS,
 ) -> None:
     """Wait until every query has finished on its own (``availableNow``), a stop is requested,
     or a query or worker fails; then stop the rest. A failure is raised as a TrendoffError.
 
     A query stuck in one micro-batch for ``stall_seconds`` counts as failed (see stall.py). The
     threads it is stuck in may also hold up stopping Spark, so with ``exit_after_stall_seconds``
-    the process ends itself that long after a stall, whatever is still running."""
+    the process ends itself that long after a stall, whatever is still running. A running
+    micro-batch gets ``finish_batch_seconds`` to finish before its query is stopped."""
     failure: str | None = None
     watches = {query.id: StallWatch() for query in queries}
     try:
@@ -114,7 +121,7 @@ def supervise(
         stop.event.set()  # workers watch it too
         if on_stop is not None:
             on_stop()
-        _stop_queries([query for query in queries if query.isActive])
+        _stop_queries([query for query in queries if query.isActive], finish_batch_seconds)
         for worker in workers:
             worker.join(timeout=10)
     if failure:
@@ -142,17 +149,53 @@ def _stuck_for(query: StreamingQuery, watch: StallWatch) -> float:
     )
 
 
-def _stop_queries(queries: Sequence[StreamingQuery]) -> None:
-    """Stop the queries side by side: each waits for its running micro-batch (at most
-    ``spark.sql.streaming.stopTimeout``), and one after the other those waits would add up."""
+def _stop_queries(
+    queries: Sequence[StreamingQuery], finish_within: float = FINISH_BATCH_SECONDS
+) -> None:
+    """Stop each query between micro-batches if its running one ends within ``finish_within``
+    seconds, else interrupt it. The queries stop side by side: each stop may wait for Spark
+    (at most ``spark.sql.streaming.stopTimeout``), and one after the other those waits would
+    add up."""
+    deadline = time.monotonic() + finish_within
+    pending = list(queries)
+    # A backlog runs micro-batches back to back, the trigger never idle: the one running now has
+    # finished once the query reports a newer batch id, and what runs then has just begun.
+    running = {query.id: _last_batch_id(query) for query in pending}
     stoppers = []
-    for query in queries:
-        logger.info("stopping %s", query.name)
-        stopper = threading.Thread(target=_stop_quietly, args=(query,), daemon=True)
-        stopper.start()
-        stoppers.append(stopper)
+    while pending:
+        out_of_time = time.monotonic() >= deadline
+        ready = [
+            query
+            for query in pending
+            if out_of_time
+            or not _in_micro_batch(query)
+            or _last_batch_id(query) != running[query.id]
+        ]
+        for query in ready:
+            pending.remove(query)
+            logger.info("stopping %s", query.name)
+            stopper = threading.Thread(target=_stop_quietly, args=(query,), daemon=True)
+            stopper.start()
+            stoppers.append(stopper)
+        if pending:
+            time.sleep(0.05)
     for stopper in stoppers:
         stopper.join()
+
+
+def _last_batch_id(query: StreamingQuery) -> int | None:
+    try:
+        progress = query.lastProgress
+    except Exception:  # noqa: BLE001  # treated as unknown: the other checks still apply
+        return None
+    return None if progress is None else int(progress["batchId"])
+
+
+def _in_micro_batch(query: StreamingQuery) -> bool:
+    try:
+        return query.isActive and bool(query.status["isTriggerActive"])
+    except Exception:  # noqa: BLE001  # a query that cannot answer is stopped at once
+        return False
 
 
 def _stop_quietly(query: StreamingQuery) -> None:
