@@ -25,7 +25,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.errors import (
+    InvalidProducerEpochError,
+    KafkaError,
+    KafkaTimeoutError,
+    OutOfOrderSequenceNumberError,
+    UnknownProducerIdError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +61,24 @@ class _Pending(NamedTuple):
     failed: Failed
 
 
+# The broker lost or no longer accepts the idempotent producer's sequence state, as after a
+# `kill -9` took its producer snapshot with it. kafka-python (3.0.12) fails every batch in flight
+# with one of these, not retriable in its own terms, and bumps its producer epoch (KIP-360): a
+# record sent again goes out under the new epoch and is taken.
+_LOST_PRODUCER_STATE = (
+    OutOfOrderSequenceNumberError,
+    UnknownProducerIdError,
+    InvalidProducerEpochError,
+)
+
+
 def worth_sending_again(exc: Exception) -> bool:
     """A delivery error that a later attempt may not meet: the broker was unreachable, a batch
-    expired, a leader moved. Not a record the broker refuses (too large, a bad topic)."""
-    return isinstance(exc, KafkaTimeoutError) or bool(getattr(exc, "retriable", False))
+    expired, a leader moved, the broker lost the producer's sequence state. Not a record the
+    broker refuses (too large, a bad topic)."""
+    return isinstance(exc, (KafkaTimeoutError, *_LOST_PRODUCER_STATE)) or bool(
+        getattr(exc, "retriable", False)
+    )
 
 
 class PatientSender:

@@ -11,7 +11,14 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, NotLeaderForPartitionError
+from kafka.errors import (
+    InvalidProducerEpochError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    NotLeaderForPartitionError,
+    OutOfOrderSequenceNumberError,
+    UnknownProducerIdError,
+)
 from kafka.future import Future
 
 from pipeline.ingest.outage import KafkaOutage, PatientSender, worth_sending_again
@@ -89,6 +96,11 @@ def expired() -> KafkaTimeoutError:
 def test_which_errors_are_worth_sending_again() -> None:
     assert worth_sending_again(expired())
     assert worth_sending_again(NotLeaderForPartitionError())
+    # A broker killed with `kill -9` forgets the producer's sequence numbers: the client fails the
+    # batches in flight with these and starts a new epoch, under which a second send is taken.
+    assert worth_sending_again(OutOfOrderSequenceNumberError())
+    assert worth_sending_again(UnknownProducerIdError())
+    assert worth_sending_again(InvalidProducerEpochError())
     assert not worth_sending_again(MessageSizeTooLargeError())
     assert not worth_sending_again(ValueError("not a Kafka error"))
 
