@@ -113,6 +113,23 @@ def source_part(settings: Settings) -> dict:
     return parts.get("source", {})
 
 
+def source_ended(settings: Settings) -> bool:
+    """True once the replay has finished; fails the test at once, with the source's log, if the
+    source ended with an error (a failed source is not restarted, so waiting on would only time
+    out without saying why)."""
+    part = source_part(settings)
+    if part.get("status") == "failed":
+        log = Path(part["log"]).read_text(errors="replace")
+        pytest.fail(f"the source failed with status {part.get('last_exit')}:\n{log[-4000:]}")
+    return part.get("status") == "finished"
+
+
+def source_story(settings: Settings) -> str:
+    part = source_part(settings)
+    log = Path(part["log"]).read_text(errors="replace") if part.get("log") else ""
+    return f": the source is {part.get('status')!r}; its log ends\n{log[-4000:]}"
+
+
 def app_answers(port: int) -> bool:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as reply:
         return reply.status == 200 and reply.read() == b"ok"
@@ -162,9 +179,10 @@ def test_run_rides_out_kafka_and_cassandra_outages_and_counts_stay_exact(
 
         wait_until(
             "the end of the file",
-            lambda: source_part(settings).get("status") == "finished",
+            lambda: source_ended(settings),
             600,
             runner,
+            explain=lambda: source_story(settings),
         )
         part = source_part(settings)
         log = Path(part["log"]).read_text(errors="replace")
