@@ -209,26 +209,35 @@ class SendFailures:
 
 
 class ProgressLine:
-    """A one-line progress display on a terminal; silent when stderr is not one."""
+    """Progress of a long send: one line redrawn on a terminal; otherwise (a log file, as under
+    `trendoff run`) an INFO log line every ``LOGGED_EVERY_SECONDS``, so that a long replay's log
+    shows it moving."""
 
-    def __init__(self, stream: TextIO = sys.stderr, every_seconds: float = 0.5) -> None:
+    LOGGED_EVERY_SECONDS = 30.0
+
+    def __init__(self, stream: TextIO = sys.stderr, every_seconds: float | None = None) -> None:
         self.stream = stream
-        self.enabled = stream.isatty()
-        self.every = every_seconds
-        self._last = 0.0
+        self.terminal = stream.isatty()
+        default_every = 0.5 if self.terminal else self.LOGGED_EVERY_SECONDS
+        self.every = default_every if every_seconds is None else every_seconds
+        self._last = time.monotonic()
 
     def update(self, summary: ProduceSummary, started: float, *, final: bool = False) -> None:
         now = time.monotonic()
-        if not self.enabled or (not final and now - self._last < self.every):
+        # Off a terminal the caller's own summary line closes the log; no final line here.
+        if (final and not self.terminal) or (not final and now - self._last < self.every):
             return
         self._last = now
         rate = summary.read / (now - started) if now > started else 0.0
-        self.stream.write(
-            f"\rread {summary.read:,}  produced {summary.produced:,}  "
+        line = (
+            f"read {summary.read:,}  produced {summary.produced:,}  "
             f"rejected {sum(summary.rejected.values()):,}  {rate:,.0f} posts/s"
-            + ("\n" if final else "")
         )
-        self.stream.flush()
+        if self.terminal:
+            self.stream.write("\r" + line + ("\n" if final else ""))
+            self.stream.flush()
+        else:
+            logger.info("progress: %s", line)
 
 
 def produce(
