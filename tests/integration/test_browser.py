@@ -129,6 +129,14 @@ def grid_rows(page, columns: int) -> list[list[str]]:
     return [cells[i : i + columns] for i in range(0, len(cells) - columns + 1, columns)]
 
 
+NAV_TITLES = ["Trending now", "Compare accounts", "Topic trends", "Pipeline"]
+
+
+def title_of(link_text: str) -> str:
+    """A sidebar link's title without its icon (a ligature name such as "trending_up")."""
+    return next((title for title in NAV_TITLES if link_text.endswith(title)), link_text)
+
+
 def assert_no_none(page) -> None:
     body = page.inner_text("body")
     cells = page.locator("[role=gridcell]").all_inner_texts()
@@ -202,6 +210,9 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
     # Opened at their own addresses, as after a reload or from a bookmark.
     page.goto(app_url + "/trends")
     page.get_by_role("heading", name="Topic trends").wait_for()
+    # The sidebar lists the app's own page titles, not Streamlit's names for the files in pages/.
+    links = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    assert [title_of(link) for link in links] == NAV_TITLES, links
     page.get_by_text("Newest counted post").wait_for(timeout=30000)
     chart_marks(page)
     expected_total = sum(truth.topic_totals().values())
