@@ -23,7 +23,7 @@ from typing import Any
 
 from pipeline.ingest.limits import DEFAULT_MESSAGE_LIMIT
 from pipeline.ingest.outage import KafkaOutage, PatientSender
-from pipeline.ingest.producer import KeyPartitions, build_producer
+from pipeline.ingest.producer import KeyPartitions, build_producer, fresh_producer
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -214,7 +214,11 @@ def run_sender(
     producer = sender = None
     try:
         producer = build_producer(settings, message_limit=message_limit)
-        sender = PatientSender(producer, settings.produce_outage_seconds)
+        sender = PatientSender(
+            producer,
+            settings.produce_outage_seconds,
+            renew=lambda: fresh_producer(settings, message_limit=message_limit),
+        )
         topic = settings.posts_topic
         while (batch := inbox.get()) is not None:
             for partition, key, value in batch:
@@ -234,7 +238,9 @@ def run_sender(
     finally:
         if sender is not None:
             sender.settle(send_again=False)
-        if producer is not None:
-            producer.close()  # waits for what is in flight, so every callback has run
+        if sender is not None:
+            sender.producer.close()  # waits for what is in flight, so every callback has run
+        elif producer is not None:
+            producer.close()
         sent_again = sender.sent_again if sender is not None else 0
         reports.put((index, delivered, errors, error_count, sent_again))

@@ -171,6 +171,19 @@ def build_producer(
     )
 
 
+def fresh_producer(settings: Settings, *, message_limit: int = DEFAULT_MESSAGE_LIMIT) -> Any:
+    """A new client that has fetched the posts topic's metadata, which proves Kafka answers; it
+    replaces a stuck one (:class:`~pipeline.ingest.outage.PatientSender`). Raises while Kafka is
+    away."""
+    producer = build_producer(settings, message_limit=message_limit)
+    try:
+        producer.partitions_for(settings.posts_topic)  # waits at most MAX_BLOCK_MS
+    except BaseException:
+        producer.close(timeout=0)
+        raise
+    return producer
+
+
 class SendFailures:
     """Counts failed sends of posts and dead letters; logs and keeps the first few."""
 
@@ -282,7 +295,14 @@ def produce(
             settings, senders, producer.partitions_for(topic), message_limit=message_limit
         )
 
-    sender = PatientSender(producer, settings.produce_outage_seconds)
+    # A client passed in is the caller's: it is never replaced behind the caller's back.
+    sender = PatientSender(
+        producer,
+        settings.produce_outage_seconds,
+        renew=(lambda: fresh_producer(settings, message_limit=message_limit))
+        if own_producer
+        else None,
+    )
 
     def stop(exc: Exception) -> None:
         outage = isinstance(exc, KafkaOutage)
@@ -359,7 +379,7 @@ def produce(
         # After Ctrl-C, what failed during an outage is not waited for again.
         sender.settle(send_again=not summary.interrupted)
         if own_producer:
-            producer.close()
+            sender.producer.close()
         summary.seconds = time.monotonic() - started
         summary.sent_again = sender.sent_again + (pool.sent_again if pool is not None else 0)
     if pool is None:

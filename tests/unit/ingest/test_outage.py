@@ -8,6 +8,7 @@ broker by tests/faults/test_run_faults.py.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -181,3 +182,93 @@ def test_after_ctrl_c_what_failed_is_not_waited_for_again(clock: Clock, outcomes
     sender.settle(send_again=False)
     assert producer.sent == [b"a"]
     assert outcomes.failed == [(b"a", "KafkaOutage")]
+
+
+class StuckProducer(ScriptedProducer):
+    """A client that takes records and never completes them, as kafka-python's idempotent
+    sender once did after an outage; ``flush`` waits its full timeout, then times out."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock, [])
+        self.closed = threading.Event()
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.clock.now += timeout or 0
+        raise KafkaTimeoutError("Timeout waiting for future")
+
+    def close(self, timeout: float | None = None) -> None:
+        self.closed.set()
+
+
+class Renewals:
+    """A ``renew`` factory: each call takes the next scripted answer, a client or an error (Kafka
+    does not answer); every client handed out is kept."""
+
+    def __init__(self, clock: Clock, answers: list[str]) -> None:
+        self.clock = clock
+        self.answers = list(answers)
+        self.clients: list[ScriptedProducer] = []
+
+    def __call__(self) -> ScriptedProducer:
+        if self.answers.pop(0) == "away":
+            raise KafkaTimeoutError("Failed to update metadata after 30.0 secs.")
+        client = ScriptedProducer(self.clock, [])
+        client.close = lambda timeout=None: None  # type: ignore[method-assign]
+        self.clients.append(client)
+        return client
+
+
+def test_a_stuck_client_is_replaced_once_kafka_answers_and_its_records_go_again(
+    clock: Clock, outcomes: Outcomes
+) -> None:
+    stuck = StuckProducer(clock)
+    renewals = Renewals(clock, ["away"] + ["answers"] * 5)
+    sender = PatientSender(stuck, patience_seconds=900, renew=renewals, clock=clock)
+    outcomes.send(sender, b"a")
+    outcomes.send(sender, b"b")
+    clock.now = 61  # nothing acknowledged for a minute: ask whether Kafka answers
+    outcomes.send(sender, b"c")  # Kafka is away: an outage, the client is kept
+    clock.now = 72
+    outcomes.send(sender, b"d")  # Kafka answers: the client gets a grace period to reconnect
+    assert sender.producer is stuck and sender.renewals == 0
+    sender.settle()  # flushes 10 s at a time; at t=92, past the grace, the client is replaced
+    fresh = renewals.clients[-1]
+    assert sender.producer is fresh and sender.renewals == 1
+    assert clock.now == 92 and len(renewals.clients) == 3  # two probes, then the replacement
+    assert stuck.closed.wait(5)
+    assert fresh.sent == [b"a", b"b", b"c", b"d"]
+    assert sorted(outcomes.delivered) == [b"a", b"b", b"c", b"d"]
+    # The stuck client's late answers are ignored: each record counts once.
+    for future in stuck.open:
+        future.success(None)
+    assert sorted(outcomes.delivered) == [b"a", b"b", b"c", b"d"]
+    assert outcomes.failed == []
+
+
+def test_a_client_that_reconnects_within_the_grace_is_kept(
+    clock: Clock, outcomes: Outcomes
+) -> None:
+    slow = StuckProducer(clock)
+    renewals = Renewals(clock, ["answers"] * 5)
+    sender = PatientSender(slow, patience_seconds=900, renew=renewals, clock=clock)
+    outcomes.send(sender, b"a")
+    clock.now = 61
+    outcomes.send(sender, b"b")  # Kafka answers: the grace period starts
+    for future in slow.open:  # the client reconnects by itself and delivers
+        future.success(None)
+    clock.now = 90
+    outcomes.send(sender, b"c")
+    assert sender.producer is slow and sender.renewals == 0
+    assert len(renewals.clients) == 1  # one probe only: acknowledgements came back
+    assert sorted(outcomes.delivered) == [b"a", b"b"]
+
+
+def test_without_a_renew_factory_the_client_is_never_replaced(
+    clock: Clock, outcomes: Outcomes
+) -> None:
+    stuck = StuckProducer(clock)
+    sender = PatientSender(stuck, patience_seconds=100, clock=clock)
+    outcomes.send(sender, b"a")
+    clock.now = 500
+    outcomes.send(sender, b"b")
+    assert sender.producer is stuck and sender.renewals == 0
