@@ -245,8 +245,8 @@ class PatientSender:
         self._answering_since = None
         self.renewals += 1
         logger.warning(
-            "Kafka answers, but the client has acknowledged no record for %.0f s: it is replaced "
-            "and the %d records it held are sent again through a new one",
+            "Kafka answers, but the client has had no record acknowledged for %.0f s: it is "
+            "replaced, and the %d records it held are sent again through a new one",
             stalled,
             len(stranded),
         )
