@@ -21,7 +21,8 @@ from pathlib import Path
 from pipeline.admin import drop_namespace, initialise
 from pipeline.ingest.avro import encode_post
 from pipeline.ingest.model import Post
-from pipeline.ingest.producer import ProgressLine, build_producer, produce
+from pipeline.ingest.producer import build_producer, produce
+from pipeline.ingest.report import ProgressLine
 from pipeline.ingest.sources import open_source
 from pipeline.settings import Settings
 

@@ -12,7 +12,7 @@ from pipeline.settings import Settings
 
 if TYPE_CHECKING:
     from pipeline.ingest.model import Post, Rejected
-    from pipeline.ingest.producer import ProduceSummary
+    from pipeline.ingest.report import ProduceSummary
 
 
 def add_produce_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -11,7 +11,7 @@ import pytest
 from pipeline.cli import build_parser
 from pipeline.cli_produce import cmd_produce
 from pipeline.ingest import producer
-from pipeline.ingest.producer import ProduceSummary
+from pipeline.ingest.report import ProduceSummary
 from pipeline.settings import Settings
 from tests.unit.ingest.conftest import IRA_HEADER, csv_bytes, ira_row
 

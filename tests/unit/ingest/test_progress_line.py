@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from pipeline.ingest.producer import ProduceSummary, ProgressLine
+from pipeline.ingest.report import ProduceSummary, ProgressLine
 
 
 class Terminal(io.StringIO):
@@ -36,7 +36,7 @@ def test_off_a_terminal_progress_goes_to_the_log_not_the_stream(
 ) -> None:
     stream = io.StringIO()
     progress = ProgressLine(stream, every_seconds=0)
-    with caplog.at_level(logging.INFO, logger="pipeline.ingest.producer"):
+    with caplog.at_level(logging.INFO, logger="pipeline.ingest.report"):
         progress.update(summary(9000, 8990), started=0.0)
         progress.update(summary(9000, 9000), started=0.0, final=True)
     assert stream.getvalue() == ""
