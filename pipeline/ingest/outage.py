@@ -364,8 +364,17 @@ def _close_in_background(producer: Any) -> None:
     def close() -> None:
         try:
             producer.close(timeout=0)
-        except Exception as exc:  # noqa: BLE001 - nothing left to do with this client
+            return
+        except Exception as exc:  # noqa: BLE001 - a stuck client cannot flush; see below
             logger.debug("closing a replaced Kafka client: %s", exc)
+        # kafka-python 3.0.12's close() flushes first and, when a stuck client cannot, raises
+        # before it stops the client's I/O thread: that thread would run on, and the client's
+        # __del__ would try (and fail) again at exit. Finish the close the way close() would.
+        io_thread = getattr(producer, "_sender", None)
+        if io_thread is not None and hasattr(io_thread, "force_close"):
+            io_thread.force_close()
+        if hasattr(producer, "_closed"):
+            producer._closed = True
 
     threading.Thread(target=close, name="close-kafka-client", daemon=True).start()
 
