@@ -24,6 +24,7 @@ from typing import Any
 from pipeline.ingest.limits import DEFAULT_MESSAGE_LIMIT
 from pipeline.ingest.outage import KafkaOutage, PatientSender
 from pipeline.ingest.producer import KeyPartitions, build_producer, fresh_producer
+from pipeline.ingest.report import REPORTED_FAILURES
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,6 @@ BATCH_POSTS = 2_000
 QUEUED_BATCHES = 8
 # How long to wait for a sender that has stopped taking batches before asking whether it lives.
 LIVENESS_SECONDS = 1.0
-# Failures a sender reports in full; the rest are counted.
-REPORTED_FAILURES = 5
 
 Batch = list[tuple[int, bytes, bytes]]  # (partition, key, Avro value)
 # (sender index, posts Kafka acknowledged, first failures, failure count, posts sent again)
