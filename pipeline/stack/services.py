@@ -282,6 +282,9 @@ class CassandraNode(Service):
                 # Batch-view writes are large unlogged batches of one partition; warn late.
                 "batch_size_warn_threshold: 64KiB",
                 "batch_size_fail_threshold: 1MiB",
+                # The jobs batch rows of many partitions bound for this node (spark.py): up to
+                # 8 KiB of rows, a few hundred small ones; do not warn about each such batch.
+                "unlogged_batch_across_partitions_warn_threshold: 1000",
                 # Small memtables: the node shares 24 GB and 2 cores with Kafka and Spark.
                 "memtable_heap_space: 256MiB",
                 "memtable_offheap_space: 256MiB",
