@@ -197,8 +197,16 @@ class Settings(BaseSettings):
     stream_trigger_seconds: float = Field(
         1.0,
         gt=0,
-        description="Micro-batch interval of the speed and master jobs (a batch that takes "
-        "longer is followed by the next at once).",
+        description="Micro-batch interval of the speed job, and of the master job run alone "
+        "(a batch that takes longer is followed by the next at once).",
+    )
+    master_trigger_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="Micro-batch interval of the master job under `trendoff jobs`/`run` (the "
+        "speed job keeps stream_trigger_seconds). Only batch runs read the master dataset, "
+        "so its freshness is not seen; fewer, larger micro-batches leave the shared cores "
+        "to the speed layer.",
     )
     stream_max_offsets_per_trigger: int = Field(
         50_000,

@@ -13,6 +13,7 @@ The separate commands (``trendoff speed``, ``master``, ``batch``) remain for sca
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,6 +32,12 @@ BATCH_JOB_GROUP = "trendoff-batch"
 # its share; the weights then favour what users watch (speed) over what only the next batch
 # needs (master) over the batch itself.
 POOLS = {speed.JOB: (4, 1), master.JOB: (2, 1), "batch": (1, 0)}
+# Each query's micro-batch interval. The master job's micro-batches each cost a fixed share of
+# the cores whatever their size, and no one watches its freshness (only batch runs read it).
+TRIGGER_SECONDS: dict[str, Callable[[Settings], float]] = {
+    speed.JOB: lambda settings: settings.stream_trigger_seconds,
+    master.JOB: lambda settings: settings.master_trigger_seconds,
+}
 
 
 def pools_file(settings: Settings) -> Path:
@@ -76,7 +83,15 @@ def run(settings: Settings, *, batch_every: timedelta | None) -> None:
                 # A query's micro-batches run in the pool set on the thread that starts it.
                 context.setLocalProperty("spark.scheduler.pool", job)
                 queries.append(
-                    start_query(spark, settings, job, handler, progress[job], available_now=False)
+                    start_query(
+                        spark,
+                        settings,
+                        job,
+                        handler,
+                        progress[job],
+                        available_now=False,
+                        trigger_seconds=TRIGGER_SECONDS[job](settings),
+                    )
                 )
             context.setLocalProperty("spark.scheduler.pool", None)  # type: ignore[arg-type]
             # The first check waits one interval, like the first batch run: the streams start.

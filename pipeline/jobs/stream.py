@@ -254,10 +254,13 @@ def start_query(
     progress: ProgressWriter,
     *,
     available_now: bool,
+    trigger_seconds: float | None = None,
 ) -> StreamingQuery:
     """Start ``job``'s streaming query over the posts topic. ``handle_batch`` gets each
     micro-batch, its id and the job's progress writer, which it calls after its own writes
-    succeeded. The query runs in the Spark scheduler pool set on the calling thread, if any."""
+    succeeded. Micro-batches start every ``trigger_seconds`` (default the
+    ``stream_trigger_seconds`` setting). The query runs in the Spark scheduler pool set on the
+    calling thread, if any."""
     decoded = decode(read_posts_topic(spark, settings, job))
     writer = (
         decoded.writeStream.queryName(f"{settings.namespace}-{job}")
@@ -268,7 +271,8 @@ def start_query(
         writer = writer.trigger(availableNow=True)
     else:
         # A micro-batch that takes longer than the interval is followed by the next at once.
-        interval_ms = round(settings.stream_trigger_seconds * 1000)
+        seconds = settings.stream_trigger_seconds if trigger_seconds is None else trigger_seconds
+        interval_ms = round(seconds * 1000)
         writer = writer.trigger(processingTime=f"{interval_ms} milliseconds")
     return writer.start()
 
