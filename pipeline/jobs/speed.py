@@ -22,9 +22,9 @@ from pipeline.jobs.aggregates import (
 from pipeline.jobs.stream import (
     Laps,
     ProgressWriter,
+    every_record,
     ingest_window_start,
     run_job,
-    valid_posts,
     write_concurrently,
     write_table,
 )
@@ -50,22 +50,23 @@ def handle_micro_batch(
     from pyspark.sql import functions as F
 
     laps = Laps()
-    decoded = decoded.persist()
-    terms = None
-    try:
-        reached = progress.measure(decoded)
-        laps.lap("read")
-        posts = (
-            valid_posts(decoded)
-            .withColumn(
-                "window_start",
-                ingest_window_start(F.col("append_time"), settings.ingest_window_seconds),
-            )
-            .withColumn("micro_batch", F.lit(micro_batch).cast("long"))
+    # One cache per micro-batch: the tokenised records, dead letters included (their text is
+    # null, so they have no terms). Measuring the offsets fills it, and the views read it
+    # without the dead letters. (Caching the decoded batch first and the tokens apart cost one
+    # more Spark job and a copy of every raw message.)
+    records = (
+        every_record(decoded)
+        .withColumn(
+            "window_start",
+            ingest_window_start(F.col("append_time"), settings.ingest_window_seconds),
         )
-        terms = with_terms(posts, lexicon).persist()
-        terms.count()
-        laps.lap("tokens")
+        .withColumn("micro_batch", F.lit(micro_batch).cast("long"))
+    )
+    tokenised = with_terms(records, lexicon).persist()
+    try:
+        reached = progress.measure(tokenised)
+        laps.lap("read and tokens")
+        terms = tokenised.where(F.col("dead_letter_reason").isNull())
         keys = SPEED_KEYS
         bucket_seconds = settings.trend_bucket_seconds
         write_concurrently(
@@ -98,9 +99,7 @@ def handle_micro_batch(
             laps.summary(),
         )
     finally:
-        if terms is not None:
-            terms.unpersist()
-        decoded.unpersist()
+        tokenised.unpersist()
 
 
 def run(settings: Settings, *, available_now: bool) -> None:

@@ -110,6 +110,15 @@ def valid_posts(decoded: DataFrame) -> DataFrame:
     )
 
 
+def every_record(decoded: DataFrame) -> DataFrame:
+    """Each record's post fields (null for a dead letter), Kafka position, append time and
+    dead-letter reason, without the raw message: what :meth:`ProgressWriter.measure` needs,
+    and, filtered to ``dead_letter_reason IS NULL``, the same rows as :func:`valid_posts`."""
+    return decoded.select(
+        "post.*", "kafka_partition", "kafka_offset", "append_time", "dead_letter_reason"
+    )
+
+
 def ingest_window_start(append_time: Column, window_seconds: int) -> Column:
     from pyspark.sql import functions as F
 

@@ -1,21 +1,28 @@
 """The jobs' JVM decoding reads posts of both schema versions into one struct (version 1 resolved
-to today's schema with its defaults), and sets apart unknown schemas and broken bodies."""
+to today's schema with its defaults), and sets apart unknown schemas and broken bodies; the speed
+layer counts the posts and reads past the rest."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 
 from pipeline.ingest.avro import encode_post
-from pipeline.jobs.stream import UNDECODABLE, UNKNOWN_SCHEMA, decode, valid_posts
+from pipeline.jobs import speed
+from pipeline.jobs.stream import UNDECODABLE, UNKNOWN_SCHEMA, ProgressWriter, decode, valid_posts
+from pipeline.serving import Serving
+from pipeline.text import load_lexicon, words
 from tests.unit.ingest.conftest import make_post
 from tests.unit.ingest.test_avro_evolution import encode_with_v1
 
 pytestmark = pytest.mark.integration
 
 
-def test_decode_reads_version_1_and_version_2_messages(spark) -> None:
+def one_of_each(spark):
+    """A Kafka-like frame, partition 0, offsets 0-3: a version-1 post, a version-2 post, a
+    message of an unknown schema and a broken body; and the two posts."""
     old = make_post(post_id="old", text="written before bluesky")
     new = make_post(
         post_id="new",
@@ -38,6 +45,11 @@ def test_decode_reads_version_1_and_version_2_messages(spark) -> None:
     raw = spark.createDataFrame(
         rows, "partition int, offset long, timestamp timestamp, value binary"
     )
+    return raw, old, new
+
+
+def test_decode_reads_version_1_and_version_2_messages(spark) -> None:
+    raw, old, new = one_of_each(spark)
     decoded = decode(raw)
     reasons = {row.kafka_offset: row.dead_letter_reason for row in decoded.collect()}
     assert reasons == {0: None, 1: None, 2: UNKNOWN_SCHEMA, 3: UNDECODABLE}
@@ -51,3 +63,28 @@ def test_decode_reads_version_1_and_version_2_messages(spark) -> None:
     assert posts["new"].mentions == ["did:plc:abc"]
     assert posts["new"].is_reply is True and posts["new"].is_quote is True
     assert posts["new"].created_at.astimezone(UTC) == new.created_at
+
+
+def test_a_speed_micro_batch_counts_the_posts_and_skips_the_dead_letters(
+    spark, namespace_settings
+) -> None:
+    """The speed job caches the whole micro-batch, dead letters included, to measure how far it
+    read; its views must count only the posts."""
+    settings = namespace_settings
+    raw, old, new = one_of_each(spark)
+    progress = ProgressWriter(settings, speed.JOB)
+    try:
+        speed.handle_micro_batch(decode(raw), 0, settings, load_lexicon(None), progress)
+    finally:
+        progress.close()
+    expected = Counter([*words(old.text), *words(new.text)])
+    with Serving(settings) as serving:
+        assert serving.word_counts(old.author_id) == dict(expected)
+        assert serving.account_tallies()[old.author_id].posts == 2
+        reached = serving.session.execute(
+            f"SELECT kafka_partition, max_offset FROM {settings.keyspace}.job_progress "
+            "WHERE job = %s",
+            (speed.JOB,),
+        ).all()
+    # Progress covers the dead letters too: the speed layer has read past them.
+    assert [(row.kafka_partition, row.max_offset) for row in reached] == [(0, 3)]
