@@ -215,10 +215,22 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--keep", action="store_true", help="keep the namespace afterwards")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="TRENDOFF_NAME=VALUE",
+        help="a setting for the runner, to compare settings (repeatable)",
+    )
     args = parser.parse_args()
 
     run = uuid.uuid4().hex[:8]
     settings, env = fresh_namespace(f"fresh_{run}", app_port=8597)
+    for assignment in args.setting:
+        name, _, value = assignment.partition("=")
+        if not name.startswith("TRENDOFF_") or not value:
+            parser.error(f"--setting {assignment!r}: expected TRENDOFF_NAME=VALUE")
+        env[name] = value
     state = settings.state_dir
     log = state / "runner.log"
     runner, url_at = start_runner(settings, env, log)
