@@ -13,7 +13,6 @@ The separate commands (``trendoff speed``, ``master``, ``batch``) remain for sca
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,12 +31,6 @@ BATCH_JOB_GROUP = "trendoff-batch"
 # its share; the weights then favour what users watch (speed) over what only the next batch
 # needs (master) over the batch itself.
 POOLS = {speed.JOB: (4, 1), master.JOB: (2, 1), "batch": (1, 0)}
-# Each query's micro-batch interval. The master job's micro-batches each cost a fixed share of
-# the cores whatever their size, and no one watches its freshness (only batch runs read it).
-TRIGGER_SECONDS: dict[str, Callable[[Settings], float]] = {
-    speed.JOB: lambda settings: settings.stream_trigger_seconds,
-    master.JOB: lambda settings: settings.master_trigger_seconds,
-}
 
 
 def pools_file(settings: Settings) -> Path:
@@ -77,6 +70,12 @@ def run(settings: Settings, *, batch_every: timedelta | None) -> None:
                 frame, batch_id, settings, writer
             ),
         }
+        # The master job's micro-batches each cost a fixed share of the cores whatever their
+        # size, and no one watches its freshness (only batch runs read it): it triggers less often.
+        trigger_seconds = {
+            speed.JOB: settings.stream_trigger_seconds,
+            master.JOB: settings.master_trigger_seconds,
+        }
         queries = []
         try:
             for job, handler in handlers.items():
@@ -90,7 +89,7 @@ def run(settings: Settings, *, batch_every: timedelta | None) -> None:
                         handler,
                         progress[job],
                         available_now=False,
-                        trigger_seconds=TRIGGER_SECONDS[job](settings),
+                        trigger_seconds=trigger_seconds[job],
                     )
                 )
             context.setLocalProperty("spark.scheduler.pool", None)  # type: ignore[arg-type]

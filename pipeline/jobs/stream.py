@@ -102,20 +102,20 @@ def decode(raw: DataFrame) -> DataFrame:
     return decoded.withColumn("dead_letter_reason", reason).drop("header_ok")
 
 
-def valid_posts(decoded: DataFrame) -> DataFrame:
-    from pyspark.sql import functions as F
-
-    return decoded.where(F.col("dead_letter_reason").isNull()).select(
-        "post.*", "kafka_partition", "kafka_offset", "append_time"
+def every_record(decoded: DataFrame) -> DataFrame:
+    """Each record's post fields (null for a dead letter), Kafka position, append time and
+    dead-letter reason, without the raw message: what :meth:`ProgressWriter.measure` needs."""
+    return decoded.select(
+        "post.*", "kafka_partition", "kafka_offset", "append_time", "dead_letter_reason"
     )
 
 
-def every_record(decoded: DataFrame) -> DataFrame:
-    """Each record's post fields (null for a dead letter), Kafka position, append time and
-    dead-letter reason, without the raw message: what :meth:`ProgressWriter.measure` needs,
-    and, filtered to ``dead_letter_reason IS NULL``, the same rows as :func:`valid_posts`."""
-    return decoded.select(
-        "post.*", "kafka_partition", "kafka_offset", "append_time", "dead_letter_reason"
+def valid_posts(decoded: DataFrame) -> DataFrame:
+    """:func:`every_record` without the dead letters (and their reason column)."""
+    from pyspark.sql import functions as F
+
+    return (
+        every_record(decoded).where(F.col("dead_letter_reason").isNull()).drop("dead_letter_reason")
     )
 
 
