@@ -24,6 +24,7 @@ from pipeline.jobs.stream import (
     ProgressWriter,
     every_record,
     ingest_window_start,
+    materialised,
     run_job,
     write_concurrently,
     write_table,
@@ -50,10 +51,10 @@ def handle_micro_batch(
     from pyspark.sql import functions as F
 
     laps = Laps()
-    # One cache per micro-batch: the tokenised records, dead letters included (their text is
-    # null, so they have no terms). Measuring the offsets fills it, and the views read it
-    # without the dead letters. (Caching the decoded batch first and the tokens apart cost one
-    # more Spark job and a copy of every raw message.)
+    # The tokenised records, dead letters included (their text is null, so they have no terms),
+    # are computed once; measuring the offsets and every view read them, the views without the
+    # dead letters. (Keeping the decoded batch and the tokens apart cost one more Spark job and a
+    # copy of every raw message.)
     records = (
         every_record(decoded)
         .withColumn(
@@ -62,8 +63,7 @@ def handle_micro_batch(
         )
         .withColumn("micro_batch", F.lit(micro_batch).cast("long"))
     )
-    tokenised = with_terms(records, lexicon).persist()
-    try:
+    with materialised(with_terms(records, lexicon)) as tokenised:
         reached = progress.measure(tokenised)
         laps.lap("read and tokens")
         terms = tokenised.where(F.col("dead_letter_reason").isNull())
@@ -90,16 +90,14 @@ def handle_micro_batch(
             },
             laps,
         )
-        progress.save(reached, micro_batch)
-        laps.lap("progress")
-        logger.info(
-            "speed micro-batch %d: %d records in %s",
-            micro_batch,
-            sum(part.records for part in reached),
-            laps.summary(),
-        )
-    finally:
-        tokenised.unpersist()
+    progress.save(reached, micro_batch)
+    laps.lap("progress")
+    logger.info(
+        "speed micro-batch %d: %d records in %s",
+        micro_batch,
+        sum(part.records for part in reached),
+        laps.summary(),
+    )
 
 
 def run(settings: Settings, *, available_now: bool) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -126,6 +127,26 @@ def ingest_window_start(append_time: Column, window_seconds: int) -> Column:
     return F.timestamp_seconds(seconds * F.lit(window_seconds))
 
 
+@contextmanager
+def materialised(frame: DataFrame) -> Iterator[DataFrame]:
+    """``frame`` computed once and kept (memory, spilling to disk) while the caller reads it
+    several times; its blocks are let go on exit.
+
+    A local checkpoint, not ``persist()``: a DataFrame derived from a persisted one still carries
+    the whole plan beneath it, which Spark analyses, optimises and matches against its cache for
+    every job. Over the tokenising expressions (hundreds of nodes, the lexicon's terms among them)
+    that cost each speed micro-batch ~0.7 s whatever its size (docs/performance.md). A checkpoint's
+    plan is a scan of its blocks. Its blocks are not recomputed when an executor is lost: the
+    micro-batch then fails and is replayed from its offsets, like any failed micro-batch."""
+    local = frame.localCheckpoint(eager=True)
+    try:
+        yield local
+    finally:
+        # DataFrame.unpersist() drops only cached plans; a checkpoint's blocks would stay until
+        # the JVM happened to collect its RDD. Drop them now, without waiting.
+        local._jdf.queryExecution().logical().rdd().unpersist(False)
+
+
 @dataclass(frozen=True)
 class PartitionReached:
     """How far one micro-batch read one Kafka partition, and how many dead letters it held."""
@@ -202,8 +223,8 @@ class ProgressWriter:
 
     @staticmethod
     def measure(decoded: DataFrame) -> list[PartitionReached]:
-        """Where the micro-batch ends on each partition. Run it first on a persisted batch: the
-        one small aggregation also fills the cache that the view writes then read."""
+        """Where the micro-batch ends on each partition. It reads the whole batch: keep the
+        batch (:func:`materialised`, or persisted) for the writes that follow."""
         from pyspark.sql import functions as F
 
         rows = (
