@@ -68,15 +68,17 @@ def test_decode_reads_version_1_and_version_2_messages(spark) -> None:
 def test_a_speed_micro_batch_counts_the_posts_and_skips_the_dead_letters(
     spark, namespace_settings
 ) -> None:
-    """The speed job caches the whole micro-batch, dead letters included, to measure how far it
-    read; its views must count only the posts."""
+    """The speed job keeps the whole micro-batch, dead letters included, to measure how far it
+    read; its views must count only the posts, and the kept blocks are gone afterwards."""
     settings = namespace_settings
     raw, old, new = one_of_each(spark)
+    kept_before = spark.sparkContext._jsc.getPersistentRDDs().size()
     progress = ProgressWriter(settings, speed.JOB)
     try:
         speed.handle_micro_batch(decode(raw), 0, settings, load_lexicon(None), progress)
     finally:
         progress.close()
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == kept_before
     expected = Counter([*words(old.text), *words(new.text)])
     with Serving(settings) as serving:
         assert serving.word_counts(old.author_id) == dict(expected)
