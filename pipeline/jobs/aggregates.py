@@ -14,14 +14,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.shards import account_shard_column
 from pipeline.text import Lexicon
-from pipeline.text.spark_tokens import (
-    candidates_of_mention_free,
-    hashtags_of_mention_free,
-    mention_free,
-    mentions_of_url_free,
-    url_free,
-    words_of_candidates_column,
-)
+from pipeline.text.spark_tokens import tokens, words_of_tokens_column
 from pipeline.text.spark_topics import categories_of_candidates
 from pipeline.trending import SIGILS, TALLY_PARTITION_SECONDS, TERM_SEPARATOR, TERMS_PER_CHUNK
 from pipeline.views import VOCABULARY_CHUNKS, VOCABULARY_SEPARATOR
@@ -38,14 +31,14 @@ def with_terms(posts: DataFrame, lexicon: Lexicon) -> DataFrame:
     """``posts`` with the ``text`` column replaced by its ``words``, topic ``categories`` and
     trending ``terms`` (distinct words, ``#hashtags`` and ``@mentions``).
 
-    The text is normalised once (the costly part: NFKC and regular expressions); mentions,
-    hashtags and candidate tokens derive from it, words and categories from the candidates.
+    Each text is tokenised once, by one call of the Java function behind
+    :func:`pipeline.text.spark_tokens.tokens`; words, categories and terms read its fields.
     Persist the result when several views read it. (Spark keeps the projections apart rather
     than inlining an expression twice: it does not collapse projections that would repeat an
     expensive expression.)"""
     for name, column in _term_columns(lexicon):
         posts = posts.withColumn(name, column)
-    return posts.drop("url_free", "mention_free", "candidates", "text")
+    return posts.drop("tokens", "text")
 
 
 # lexicon id -> (the lexicon, kept so its id stays its own; its columns)
@@ -58,28 +51,26 @@ def _term_columns(lexicon: Lexicon) -> list[tuple[str, Column]]:
     Building them takes a py4j call per expression node, one per lexicon term among them:
     0.3-0.5 s measured, paid by every speed micro-batch while they were rebuilt each time (a
     micro-batch of 2,000 posts runs in about as long). Unresolved columns are plain expression
-    trees, so one instance serves every DataFrame (as words_of_candidates_column does)."""
+    trees, so one instance serves every DataFrame (as words_of_tokens_column does)."""
     cached = _TERM_COLUMNS.get(id(lexicon))
     if cached is not None:
         return cached[1]
     from pyspark.sql import functions as F
 
-    def with_sigil(sigil: str, tokens: Column) -> Column:
-        return F.transform(tokens, lambda token: F.concat(F.lit(sigil), token))
+    def with_sigil(sigil: str, found: Column) -> Column:
+        return F.transform(found, lambda token: F.concat(F.lit(sigil), token))
 
     columns = [
-        ("url_free", url_free(F.col("text"))),
-        ("mention_free", mention_free(F.col("url_free"))),
-        ("candidates", candidates_of_mention_free(F.col("mention_free"))),
-        ("words", words_of_candidates_column()),
-        ("categories", categories_of_candidates(F.col("candidates"), lexicon)),
+        ("tokens", tokens(F.col("text"))),
+        ("words", words_of_tokens_column()),
+        ("categories", categories_of_candidates(F.col("tokens.candidates"), lexicon)),
         (
             "terms",
             F.array_distinct(
                 F.concat(
                     F.col("words"),
-                    with_sigil(SIGILS["hashtag"], hashtags_of_mention_free(F.col("mention_free"))),
-                    with_sigil(SIGILS["mention"], mentions_of_url_free(F.col("url_free"))),
+                    with_sigil(SIGILS["hashtag"], F.col("tokens.hashtags")),
+                    with_sigil(SIGILS["mention"], F.col("tokens.mentions")),
                 )
             ),
         ),

@@ -1,9 +1,7 @@
-"""The text rules as data both implementations share: character classes and patterns.
+"""The text rules' constants, as the pure-Python reference (``tokenize``) reads them.
 
-Written once here so that the pure-Python reference (``tokenize``) and the Spark SQL twin
-(``spark_tokens``) cannot drift apart. Patterns use only what Python's ``re`` and Java's regex
-read the same way; the Unicode classes are spelled ``\\p{..}`` for Java and built from
-``unicodedata`` for Python (see ``tokenize``).
+The JVM twin (jvm/udf/.../TokenizeText.java) spells the same constants in Java; the integration
+tests (tests/integration/test_text_spark.py) hold the two equal on generated text and dev posts.
 """
 
 from __future__ import annotations
@@ -13,12 +11,6 @@ APOSTROPHES = "'\u2019"
 # ASCII white space only, spelled out: Java's \s and Python's \s disagree on Unicode spaces.
 URL_END = " \t\n\r\f\u000b"
 URL_PREFIXES = ("https://", "http://", "www.")
-# Java spellings of the word-character classes (letters, combining marks, digits/numbers, "_").
-JAVA_WORD_CHARS = r"\p{L}\p{M}\p{N}_"
-JAVA_LETTER = r"\p{L}"
-# Mentions and hashtags (group 1 without the sigil): see tokenize's _MENTION and _HASHTAG.
-JAVA_MENTION = rf"(?<![{JAVA_WORD_CHARS}])@([{JAVA_WORD_CHARS}]+(?:[.\-][{JAVA_WORD_CHARS}]+)*)"
-JAVA_HASHTAG = rf"(?<![{JAVA_WORD_CHARS}])#([{JAVA_WORD_CHARS}]+)"
 MIN_WORD_LENGTH = 2
 # The longest word, mention or hashtag kept, in code points counted after normalisation (rule 1
 # can expand a character several-fold: U+3300 becomes four, U+FDFA eighteen). Longer runs are
@@ -36,12 +28,3 @@ STOP_WORD_LANGUAGES = (
     "french",
     "italian",
 )
-
-
-def java_url_pattern() -> str:
-    end = "".join(_java_escape(char) for char in URL_END)
-    return r"(?:https?://|www\.)[^" + end + "]*"
-
-
-def _java_escape(char: str) -> str:
-    return f"\\x{{{ord(char):x}}}"

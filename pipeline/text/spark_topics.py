@@ -20,18 +20,24 @@ def topic_categories(text: Column, lexicon: Lexicon) -> Column:
 def categories_of_candidates(candidates: Column, lexicon: Lexicon) -> Column:
     """:func:`topic_categories` from the text's candidate tokens, tokenised beforehand.
 
-    One-token terms are looked up among the tokens: first the tokens that are any category's
-    term (one hash lookup each: Spark turns ``isin`` over many literals into a hash set), usually
-    none, then which categories those are. Only multi-token phrases are searched in the
-    separator-padded token string (:meth:`Lexicon.tokens_and_phrases`)."""
+    First the tokens that can matter are picked out (one hash lookup each: Spark turns ``isin``
+    over many literals into a hash set): any category's one-token term, or the first token of a
+    multi-token one. Most posts have none and get no category without further work (the rest
+    used to cost more than tokenising itself). Otherwise one-token terms are looked up among
+    those tokens, and only multi-token phrases are searched in the separator-padded token string
+    (:meth:`Lexicon.tokens_and_phrases`)."""
     from functools import reduce
 
     from pyspark.sql import functions as F
 
     plans = {category: lexicon.tokens_and_phrases(category) for category in lexicon.categories}
-    every_token = sorted({token for single, _ in plans.values() for token in single})
+    every_token = {token for single, _ in plans.values() for token in single}
+    phrase_starts = {
+        term[0] for terms in lexicon.categories.values() for term in terms if len(term) > 1
+    }
+    relevant = sorted(every_token | phrase_starts)
     padded = F.concat(F.lit(SEPARATOR), F.array_join(candidates, SEPARATOR), F.lit(SEPARATOR))
-    known = F.filter(candidates, lambda token: token.isin(every_token))
+    known = F.filter(candidates, lambda token: token.isin(relevant))
 
     def one_of(tokens: list[str]) -> Callable[[Column], Column]:
         return lambda token: token.isin(tokens)
@@ -46,7 +52,13 @@ def categories_of_candidates(candidates: Column, lexicon: Lexicon) -> Column:
             categories.append(F.when(reduce(lambda a, b: a | b, hits), F.lit(category)))
         return F.array_compact(F.array(*categories))
 
-    # Bound to a lambda variable, the padded string and the known tokens are built once per row;
-    # written inline, Spark could rebuild them (tokenising the text again) for each check.
-    bound = F.struct(padded.alias("padded"), known.alias("known"))
-    return F.transform(F.array(bound), matches)[0]
+    def of_known(tokens: Column) -> Column:
+        bound = F.struct(padded.alias("padded"), tokens.alias("known"))
+        return F.when(F.size(tokens) == 0, F.array().cast("array<string>")).otherwise(
+            F.transform(F.array(bound), matches)[0]
+        )
+
+    # Bound to lambda variables, the known tokens and the padded string are built once per row
+    # (the string only for rows with known tokens); written inline, Spark could rebuild them for
+    # each check.
+    return F.transform(F.array(known), of_known)[0]

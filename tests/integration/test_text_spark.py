@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.ingest.model import Post
+from pipeline.ingest.sources import open_source
 from pipeline.text import categories_of, load_lexicon, tokenize
 from pipeline.text.spark_tokens import hashtag_tokens, mention_tokens, word_tokens
 from pipeline.text.spark_topics import topic_categories
+from tests.conftest import DEV_TWEETS
 
 pytestmark = pytest.mark.integration
 
@@ -118,6 +122,30 @@ def test_regression_corpus(spark) -> None:
         "@bob- @a-b.c_d @.x @ü.ñ",
     ]  # fmt: skip
     assert spark_results(spark, texts, lexicon) == reference_results(texts, lexicon)
+
+
+def test_spark_equals_reference_on_dev_posts(spark) -> None:
+    """Real mess: many languages, mojibake, embedded newlines, HTML entities, URLs. One post in
+    every 50 of the dev file's first 150,000 (the file is ordered by account, so this spans
+    about a hundred accounts)."""
+    if not DEV_TWEETS.exists():
+        pytest.fail(f"development data not found at {DEV_TWEETS}: the suite needs ../shared/data")
+    records = open_source("csv", [DEV_TWEETS], fmt="ira").records()
+    sample = itertools.islice(records, 0, 150_000, 50)
+    texts = [record.text for record in sample if isinstance(record, Post)]
+    assert len(texts) > 2_900
+    lexicon = load_lexicon()
+    spark_side = spark_results(spark, texts, lexicon)
+    reference = reference_results(texts, lexicon)
+    mismatches = [
+        (text, got, expected)
+        for text, got, expected in zip(texts, spark_side, reference, strict=True)
+        if got != expected
+    ]
+    assert mismatches == []
+    # The sample exercises every rule, not only plain words.
+    assert sum(1 for words, mentions, hashtags, topics in reference if mentions) > 100
+    assert sum(1 for words, mentions, hashtags, topics in reference if hashtags) > 100
 
 
 @pytest.fixture(scope="module")
