@@ -138,10 +138,6 @@ def import_pyspark_helpers(session: SparkSession) -> None:
 
 def register_functions(session: SparkSession) -> None:
     """Trendoff's JVM functions, callable from Spark SQL (see jvm/udf)."""
-    from pyspark.sql.types import _parse_datatype_string
-
     from pipeline.text.spark_tokens import TOKENIZE_FUNCTION, TOKENS_TYPE
 
-    session.udf.registerJavaFunction(
-        TOKENIZE_FUNCTION, "io.trendoff.udf.TokenizeText", _parse_datatype_string(TOKENS_TYPE)
-    )
+    session.udf.registerJavaFunction(TOKENIZE_FUNCTION, "io.trendoff.udf.TokenizeText", TOKENS_TYPE)
