@@ -138,6 +138,14 @@ def import_pyspark_helpers(session: SparkSession) -> None:
 
 def register_functions(session: SparkSession) -> None:
     """Trendoff's JVM functions, callable from Spark SQL (see jvm/udf)."""
-    from pipeline.text.spark_tokens import TOKENIZE_FUNCTION, TOKENS_TYPE
+    from pipeline.text.spark_tokens import (
+        PACK_TERMS_FUNCTION,
+        PACKED_TERMS_TYPE,
+        TOKENIZE_FUNCTION,
+        TOKENS_TYPE,
+    )
 
     session.udf.registerJavaFunction(TOKENIZE_FUNCTION, "io.trendoff.udf.TokenizeText", TOKENS_TYPE)
+    session.udf.registerJavaFunction(
+        PACK_TERMS_FUNCTION, "io.trendoff.udf.PackTerms", PACKED_TERMS_TYPE
+    )

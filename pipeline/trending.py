@@ -36,11 +36,22 @@ TERM_SEPARATOR = "\n"
 # A packed row holds at most this many terms: a few hundred kilobytes even when popular terms
 # carry long author lists, far below Cassandra's mutation size limit.
 TERMS_PER_CHUNK = 2000
+# The Spark jobs tally a bucket's terms in memory, at most this many posts at a time: a denser
+# bucket (a replay retimed to now, a burst) is split into packs by a hash of author and time,
+# each packed separately, and readers add up a term's rows. Packs of this size take a few tens of
+# megabytes, so a dense bucket cannot exhaust the driver's heap (one bucket of the 1.23M dev
+# posts did before packs existed).
+POSTS_PER_PACK = 50_000
 # Term rows are partitioned by the hour of their bucket, the bucket a clustering column: a
 # trending question reads ~26 partition slices per layer instead of one partition per bucket, and
 # a replay of history, whose micro-batches span thousands of buckets, writes a few rows per
 # partition, which the connector sends as one batch.
 TALLY_PARTITION_SECONDS = 3600
+
+
+def packs_for(posts: int) -> int:
+    """How many packs hold ``posts`` posts of one bucket, :data:`POSTS_PER_PACK` at most each."""
+    return max(1, -(-posts // POSTS_PER_PACK))
 
 
 def term_kind(term: str) -> str:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from pipeline.shards import account_shard_column
 from pipeline.text import Lexicon
-from pipeline.text.spark_tokens import tokens, words_of_tokens_column
+from pipeline.text.spark_tokens import PACK_TERMS_FUNCTION, tokens, words_of_tokens_column
 from pipeline.text.spark_topics import categories_of_candidates
-from pipeline.trending import SIGILS, TALLY_PARTITION_SECONDS, TERM_SEPARATOR, TERMS_PER_CHUNK
+from pipeline.trending import POSTS_PER_PACK, SIGILS, TALLY_PARTITION_SECONDS, TERMS_PER_CHUNK
 from pipeline.views import VOCABULARY_CHUNKS, VOCABULARY_SEPARATOR
 
 if TYPE_CHECKING:
@@ -89,14 +89,6 @@ def joined_field(array: str, field: str, separator: str) -> Column:
     from pyspark.sql import functions as F
 
     return F.array_join(F.transform(array, lambda entry: entry[field].cast("string")), separator)
-
-
-@cache
-def _authors_json() -> Column:
-    """``part``'s author lists as one JSON array of arrays (see :func:`packed_terms`)."""
-    from pyspark.sql import functions as F
-
-    return F.to_json(F.transform("part", lambda entry: entry["authors"]))
 
 
 def word_uses(terms: DataFrame, keys: list[str]) -> DataFrame:
@@ -190,54 +182,79 @@ TERM_WRITE_OPTIONS = {
 }
 
 
-def packed_terms(terms: DataFrame, keys: list[str], bucket_seconds: int) -> DataFrame:
+def _with_packs_by_density(posts: DataFrame, group: list[str]) -> DataFrame:
+    """``posts`` with ``packs``: how many packs each group's posts need (1 for most). Only the
+    dense groups come back to the driver, usually none, so the common case costs one small
+    counting job and no join."""
+    from pyspark.sql import functions as F
+
+    dense = (
+        posts.groupBy(*group)
+        .agg(F.count(F.lit(1)).alias("posts"))
+        .where(F.col("posts") > F.lit(POSTS_PER_PACK))
+        .select(*group, F.ceil(F.col("posts") / F.lit(POSTS_PER_PACK)).cast("int").alias("packs"))
+    )
+    found = dense.collect()
+    if not found:
+        return posts.withColumn("packs", F.lit(1))
+    packs = posts.sparkSession.createDataFrame(found, dense.schema)
+    return posts.join(F.broadcast(packs), group, "left").withColumn(
+        "packs", F.coalesce(F.col("packs"), F.lit(1))
+    )
+
+
+def packed_terms(
+    terms: DataFrame, keys: list[str], bucket_seconds: int, packs: int | None = None
+) -> DataFrame:
     """``hour``, ``bucket``, keys…, ``chunk``, ``terms``, ``posts``, ``authors``: each term's
     posts and distinct authors per event-time bucket (``terms`` from :func:`with_terms`), packed
     as :func:`pipeline.trending.unpack_terms` reads them, :data:`TERMS_PER_CHUNK` terms a row,
     with the hour partition of the bucket. Write with :data:`TERM_WRITE_OPTIONS`.
 
-    Two shuffles: one to tally (bucket, keys, term), one to gather a bucket's tallies, which are
-    then sliced into chunks in place (no window function). Rows come sorted by hour within each
-    Spark partition, so the connector's batches fill with rows of one Cassandra partition."""
+    One shuffle: each post with terms goes, with its author, to its bucket (and keys), and the
+    Java function ``trendoff_pack_terms`` (jvm/udf/.../PackTerms.java) tallies and packs a
+    bucket's terms in one pass. Rows come sorted by hour within each Spark partition, so the
+    connector's batches fill with rows of one Cassandra partition.
+
+    A bucket's posts are split into ``packs`` groups by a hash of author and time, each tallied
+    and packed on its own, so that no group holds more than :data:`POSTS_PER_PACK` posts in
+    memory; a term then has a row per group it occurs in, which readers add up. ``packs=None``
+    counts each bucket's posts first (one small job) and splits only the dense ones: for the
+    batch, whose buckets may hold any number of posts. A caller whose input is bounded passes a
+    fixed count."""
     from pyspark.sql import functions as F
 
-    per_term = (
-        terms.select(
-            event_bucket(F.col("created_at"), bucket_seconds).alias("bucket"),
-            *keys,
-            F.col(AUTHOR).alias("author"),
-            F.explode("terms").alias("term"),
-        )
-        .groupBy("bucket", *keys, "term")
-        .agg(
-            F.count(F.lit(1)).alias("posts"),
-            F.array_sort(F.collect_set("author")).alias("authors"),
-        )
+    posts = terms.where(F.size("terms") > 0).select(
+        event_bucket(F.col("created_at"), bucket_seconds).alias("bucket"),
+        *keys,
+        F.col(AUTHOR).alias("author"),
+        "created_at",
+        "terms",
     )
-    per_bucket = per_term.groupBy("bucket", *keys).agg(
-        F.collect_list(F.struct("term", "posts", "authors")).alias("entries")
+    if packs is None:
+        posts = _with_packs_by_density(posts, ["bucket", *keys])
+    else:
+        posts = posts.withColumn("packs", F.lit(packs))
+    pack = F.pmod(F.xxhash64("author", "created_at"), F.col("packs")).cast("int")
+    per_pack = posts.groupBy("bucket", *keys, "packs", pack.alias("pack")).agg(
+        F.collect_list(F.struct("author", "terms")).alias("posts")
     )
-    chunks = per_bucket.select(
+    chunks = per_pack.select(
         "bucket",
         *keys,
-        "entries",
-        F.explode(
-            F.sequence(F.lit(0), F.ceil(F.size("entries") / F.lit(TERMS_PER_CHUNK)).cast("int") - 1)
-        ).alias("chunk"),
-    ).select(
-        "bucket",
-        *keys,
-        "chunk",
-        F.slice(
-            "entries", F.col("chunk") * F.lit(TERMS_PER_CHUNK) + F.lit(1), F.lit(TERMS_PER_CHUNK)
-        ).alias("part"),
+        "packs",
+        "pack",
+        F.posexplode(F.call_udf(PACK_TERMS_FUNCTION, F.col("posts"), F.lit(TERMS_PER_CHUNK))).alias(
+            "position", "part"
+        ),
     )
     return chunks.select(
         event_bucket(F.col("bucket"), TALLY_PARTITION_SECONDS).alias("hour"),
         "bucket",
         *keys,
-        "chunk",
-        joined_field("part", "term", TERM_SEPARATOR).alias("terms"),
-        joined_field("part", "posts", TERM_SEPARATOR).alias("posts"),
-        _authors_json().alias("authors"),
+        # Unique within a bucket: packs interleave (pack p holds chunks p, p + packs, …).
+        (F.col("position") * F.col("packs") + F.col("pack")).alias("chunk"),
+        F.col("part.terms").alias("terms"),
+        F.col("part.posts").alias("posts"),
+        F.col("part.authors").alias("authors"),
     ).sortWithinPartitions("hour")

@@ -31,6 +31,7 @@ from pipeline.jobs.stream import (
 )
 from pipeline.settings import Settings
 from pipeline.text import Lexicon, load_lexicon
+from pipeline.trending import packs_for
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -82,7 +83,13 @@ def handle_micro_batch(
                     account_activity(terms, keys), settings, "speed_account_tallies"
                 ),
                 "terms": lambda: write_table(
-                    packed_terms(terms, keys, bucket_seconds),
+                    packed_terms(
+                        terms,
+                        keys,
+                        bucket_seconds,
+                        # A micro-batch holds at most this many posts: no need to count them.
+                        packs=packs_for(settings.stream_max_offsets_per_trigger),
+                    ),
                     settings,
                     "speed_term_tallies",
                     **TERM_WRITE_OPTIONS,

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from pyspark.sql import Column
 
 TOKENIZE_FUNCTION = "trendoff_tokenize"
+# A bucket's trending terms tallied and packed (jvm/udf/.../PackTerms.java; used by
+# pipeline.jobs.aggregates.packed_terms).
+PACK_TERMS_FUNCTION = "trendoff_pack_terms"
+PACKED_TERMS_TYPE = "array<struct<terms:string,posts:string,authors:string>>"
 # What trendoff_tokenize returns (pipeline.spark.register_functions declares it).
 TOKENS_TYPE = (
     "struct<candidates:array<string>,words:array<string>,"

@@ -1,12 +1,17 @@
-"""The batch slot's packed vocabulary, made by Spark, unpacks in Python to exactly what went in."""
+"""Packed views made by Spark (vocabularies, term tallies) unpack in Python to exactly what went
+in."""
 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.jobs.aggregates import packed_vocabulary
+from pipeline.jobs import aggregates
+from pipeline.jobs.aggregates import packed_terms, packed_vocabulary
+from pipeline.trending import unpack_terms
 from pipeline.views import VOCABULARY_CHUNKS, unpack_vocabulary
 
 pytestmark = pytest.mark.integration
@@ -62,3 +67,65 @@ def test_speed_vocabulary_packs_each_account_and_micro_batch_into_one_row(spark)
         ("a", 8): {"coffee": 5},
         ("b", 7): {"кофе": 3},
     }
+
+
+def _term_posts(rng: random.Random, buckets: dict[datetime, int]) -> list[tuple]:
+    """(author_id, created_at, terms) posts: ``buckets`` maps a bucket's start to its posts.
+    Few authors and terms, so that terms recur across packs; one handle needs JSON escapes."""
+    authors = ["ann", "bob", 'odd "handle" \\ with\nnewline', "кофеман", "zed"]
+    vocabulary = ["coffee", "#tea", "@bob", "кофе", "latte", "#brunch", "mocha"]
+    posts = []
+    for start, count in buckets.items():
+        for index in range(count):
+            moment = start + timedelta(seconds=rng.uniform(0, 299), microseconds=index)
+            terms = rng.sample(vocabulary, rng.randint(0, 4))
+            posts.append((rng.choice(authors), moment, terms))
+    return posts
+
+
+def _expected_tallies(posts: list[tuple]) -> dict[datetime, dict[str, tuple[int, set[str]]]]:
+    tallies: dict[datetime, dict[str, tuple[int, set[str]]]] = defaultdict(dict)
+    for author, moment, terms in posts:
+        bucket = moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+        for term in terms:
+            count, names = tallies[bucket].get(term, (0, set()))
+            tallies[bucket][term] = (count + 1, names | {author})
+    return tallies
+
+
+def _unpacked_tallies(rows) -> dict[datetime, dict[str, tuple[int, set[str]]]]:
+    """What a reader sees: a term's rows within a bucket added up."""
+    tallies: dict[datetime, dict[str, tuple[int, set[str]]]] = defaultdict(dict)
+    for row in rows:
+        bucket = row.bucket.replace(tzinfo=UTC)
+        for term, count, names in unpack_terms(row.terms, row.posts, row.authors):
+            seen, authors = tallies[bucket].get(term, (0, set()))
+            tallies[bucket][term] = (seen + count, authors | set(names or []))
+    return tallies
+
+
+@pytest.mark.parametrize("packs", [None, 3])
+def test_packed_terms_split_dense_buckets_and_still_add_up_to_each_terms_tally(
+    spark, monkeypatch, packs
+) -> None:
+    # Packs of at most 10 posts: the dense bucket is split (in as many packs as its posts with
+    # terms need, or the fixed 3); the sparse one stays one row when packs are counted.
+    monkeypatch.setattr(aggregates, "POSTS_PER_PACK", 10)
+    dense, sparse = datetime(2026, 3, 1, 12, 0, tzinfo=UTC), datetime(2026, 3, 1, 13, 5, tzinfo=UTC)
+    posts = _term_posts(random.Random(11), {dense: 45, sparse: 4})
+    frame = spark.createDataFrame(
+        posts, "author_id string, created_at timestamp, terms array<string>"
+    )
+
+    rows = packed_terms(frame, [], 300, packs=packs).collect()
+
+    assert _unpacked_tallies(rows) == _expected_tallies(posts)
+    chunks = defaultdict(list)
+    for row in rows:
+        assert row.hour == row.bucket.replace(minute=0)
+        chunks[row.bucket.replace(tzinfo=UTC)].append(row.chunk)
+    assert all(len(found) == len(set(found)) for found in chunks.values())
+    dense_posts_with_terms = sum(1 for _, moment, terms in posts if terms and moment < sparse)
+    assert len(chunks[dense]) == (-(-dense_posts_with_terms // 10) if packs is None else packs)
+    if packs is None:
+        assert len(chunks[sparse]) == 1

@@ -9,12 +9,14 @@ import pytest
 
 from pipeline.text import tokenize
 from pipeline.trending import (
+    POSTS_PER_PACK,
     TermTally,
     TrendParams,
     buckets_between,
     burst_score,
     expected_count,
     pack_terms,
+    packs_for,
     rank_top,
     rank_trending,
     tally_hour,
@@ -122,6 +124,14 @@ def test_packing_round_trips_including_odd_handles() -> None:
     assert unpacked == tallies
     terms, posts, _ = rows[0]
     assert all(names is None for _, _, names in unpack_terms(terms, posts, None))
+
+
+@pytest.mark.parametrize(
+    ("posts", "packs"),
+    [(0, 1), (1, 1), (POSTS_PER_PACK, 1), (POSTS_PER_PACK + 1, 2), (5 * POSTS_PER_PACK, 5)],
+)
+def test_a_bucket_needs_enough_packs_to_hold_its_posts(posts: int, packs: int) -> None:
+    assert packs_for(posts) == packs
 
 
 def test_unpacking_refuses_misaligned_rows() -> None:
