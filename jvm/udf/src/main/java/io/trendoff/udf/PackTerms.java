@@ -12,9 +12,9 @@ import scala.collection.Iterator;
 import scala.collection.Seq;
 
 /**
- * One bucket's trending-term tallies, packed: each term's posts and distinct authors over the
- * bucket's posts, in rows of at most {@code perChunk} terms (pipeline.trending.unpack_terms reads
- * them; pipeline.jobs.aggregates.packed_terms calls this).
+ * Trending-term tallies of one bucket's posts (or of one pack of a dense bucket's posts),
+ * packed: each term's posts and distinct authors, in rows of at most {@code perChunk} terms
+ * (pipeline.trending.unpack_terms reads them; pipeline.jobs.aggregates.packed_terms calls this).
  *
  * <p>The separator is pipeline.trending.TERM_SEPARATOR, a newline (terms never hold white space).
  *
@@ -25,7 +25,7 @@ import scala.collection.Seq;
  *
  * <p>Why a function: tallying with Spark SQL shuffles every (bucket, term, author) use, about
  * twelve per post, then gathers each bucket's tallies in a second shuffle. Here each post is
- * shuffled once, with its terms, and a bucket is tallied in one hash map.
+ * shuffled once, with its terms, and a bucket is tallied in one sorted map.
  */
 public final class PackTerms implements UDF2<Seq<Row>, Integer, Row[]> {
     private static final long serialVersionUID = 1L;
