@@ -183,6 +183,12 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = Field(
         4, ge=1, description="spark.sql.shuffle.partitions for every job."
     )
+    spark_java_options: str = Field(
+        "-XX:+UseParallelGC",
+        description="JVM options of every Spark driver and executor (besides the UTC time zone). "
+        "The parallel collector drains the dev file through the speed job 10-20 % faster than "
+        "Java's default G1 on two cores (docs/performance.md); empty keeps the JVM's default.",
+    )
 
     # Lambda layers
     ingest_window_seconds: int = Field(

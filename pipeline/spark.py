@@ -35,6 +35,7 @@ WRITE_BATCH_BYTES = 8192
 def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     """Every Spark setting Trendoff sets, as plain strings (also what `docs/scale-out.md` lists)."""
     jars = [*spark_connector_jars(settings.state_dir), udf_jar(settings.state_dir)]
+    java_options = f"-Duser.timezone=UTC {settings.spark_java_options}".strip()
     conf = {
         "spark.app.name": app_name,
         "spark.master": settings.spark_master,
@@ -44,8 +45,8 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.extensions": "com.datastax.spark.connector.CassandraSparkExtensions",
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
-        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
-        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.driver.extraJavaOptions": java_options,
+        "spark.executor.extraJavaOptions": java_options,
         "spark.ui.showConsoleProgress": "false",
         "spark.cassandra.connection.host": ",".join(settings.cassandra_contact_points),
         "spark.cassandra.connection.port": str(settings.cassandra_port),

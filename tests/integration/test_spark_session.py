@@ -1,0 +1,25 @@
+"""The Spark session Trendoff builds: JVM options reach the driver (pipeline/spark.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipeline.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_driver_jvm_runs_with_the_configured_collector_and_utc(
+    spark: Any, stack: Settings
+) -> None:
+    jvm = spark.sparkContext._jvm
+    collectors = {
+        bean.getName()
+        for bean in jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
+    }
+    # The default options ask for the parallel collector ("PS …" beans); G1 would name its own.
+    assert "-XX:+UseParallelGC" in stack.spark_java_options.split()
+    assert collectors == {"PS Scavenge", "PS MarkSweep"}
+    assert jvm.java.lang.System.getProperty("user.timezone") == "UTC"
