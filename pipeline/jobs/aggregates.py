@@ -216,8 +216,8 @@ def packed_terms(
 
     One shuffle: each post with terms goes, with its author, to its bucket (and keys), and the
     Java function ``trendoff_pack_terms`` (jvm/udf/.../PackTerms.java) tallies and packs a
-    bucket's terms in one pass. Rows come sorted by hour within each Spark partition, so the
-    connector's batches fill with rows of one Cassandra partition.
+    bucket's terms in one pass. Rows come sorted by hour within each Spark partition, so rows of
+    one Cassandra partition reach the connector together and share its batches.
 
     A bucket's posts are split into ``packs`` groups by a hash of author and time, each tallied
     and packed on its own, so that no group holds more than :data:`POSTS_PER_PACK` posts in
