@@ -48,8 +48,14 @@ def _aligned(end: datetime, step: int) -> datetime:
     return datetime.fromtimestamp((end.timestamp() // step + 1) * step, tz=end.tzinfo)
 
 
+def is_recent(newest: datetime, now: datetime) -> bool:
+    """Whether the newest post is recent enough for the data to be live: a cheap first test, so
+    a page showing history need not count the last hour's posts."""
+    return now - newest <= LIVE_WITHIN
+
+
 def is_live(newest: datetime, now: datetime, last_hour_posts: int) -> bool:
-    return now - newest <= LIVE_WITHIN and last_hour_posts >= LIVE_MIN_POSTS
+    return is_recent(newest, now) and last_hour_posts >= LIVE_MIN_POSTS
 
 
 def posts_between(

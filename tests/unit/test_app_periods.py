@@ -11,6 +11,7 @@ from pipeline.app.periods import (
     change,
     fit_window,
     is_live,
+    is_recent,
     posts_between,
     step_for,
     window_label,
@@ -83,3 +84,9 @@ def test_a_retimed_replay_ends_now_but_is_not_live() -> None:
     assert not is_live(newest, NOW, last_hour)
     assert is_live(newest, NOW, 10)
     assert not is_live(NOW - timedelta(hours=1), NOW, 1000)
+
+
+def test_only_a_recent_newest_post_can_be_live() -> None:
+    assert is_recent(NOW - timedelta(minutes=15), NOW)
+    assert not is_recent(NOW - timedelta(minutes=16), NOW)
+    assert not is_live(NOW - timedelta(minutes=16), NOW, 1000)
