@@ -185,6 +185,28 @@ def fresh_namespace(namespace: str, app_port: int) -> tuple[Settings, dict[str, 
     return settings, env
 
 
+def add_setting_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="TRENDOFF_NAME=VALUE",
+        help="a setting for the runner, to compare settings (repeatable)",
+    )
+
+
+def apply_settings(
+    parser: argparse.ArgumentParser, env: dict[str, str], assignments: list[str]
+) -> None:
+    """``--setting`` values into the runner's environment (the bench's own TRENDOFF_ variables
+    are not passed on, so a comparison names every setting it changes)."""
+    for assignment in assignments:
+        name, _, value = assignment.partition("=")
+        if not name.startswith("TRENDOFF_") or not value:
+            parser.error(f"--setting {assignment!r}: expected TRENDOFF_NAME=VALUE")
+        env[name] = value
+
+
 def start_runner(
     settings: Settings, env: dict[str, str], log: Path, source: str | None = "none"
 ) -> tuple[subprocess.Popen[str], float]:
@@ -215,22 +237,12 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--keep", action="store_true", help="keep the namespace afterwards")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument(
-        "--setting",
-        action="append",
-        default=[],
-        metavar="TRENDOFF_NAME=VALUE",
-        help="a setting for the runner, to compare settings (repeatable)",
-    )
+    add_setting_option(parser)
     args = parser.parse_args()
 
     run = uuid.uuid4().hex[:8]
     settings, env = fresh_namespace(f"fresh_{run}", app_port=8597)
-    for assignment in args.setting:
-        name, _, value = assignment.partition("=")
-        if not name.startswith("TRENDOFF_") or not value:
-            parser.error(f"--setting {assignment!r}: expected TRENDOFF_NAME=VALUE")
-        env[name] = value
+    apply_settings(parser, env, args.setting)
     state = settings.state_dir
     log = state / "runner.log"
     runner, url_at = start_runner(settings, env, log)

@@ -2,6 +2,7 @@
 views keep moving meanwhile.
 
     .venv/bin/python bench/replay.py [--file ../shared/data/ira-tweets-dev.csv.gz] [--json]
+                                     [--setting TRENDOFF_NAME=VALUE …]
 
 Needs the local stack. In a fresh namespace it starts `trendoff run --source "--source csv
 --format ira FILE --retime now"` (what `make run SOURCE=…` runs) and every second reads each
@@ -20,7 +21,16 @@ import time
 import uuid
 from pathlib import Path
 
-from freshness import DEV, end_offsets, fresh_namespace, job_lag, report, start_runner
+from freshness import (
+    DEV,
+    add_setting_option,
+    apply_settings,
+    end_offsets,
+    fresh_namespace,
+    job_lag,
+    report,
+    start_runner,
+)
 
 from pipeline.cassandra import build_cluster
 from pipeline.settings import Settings
@@ -39,10 +49,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--json", action="store_true")
+    add_setting_option(parser)
     args = parser.parse_args()
 
     settings, env = fresh_namespace(f"replay_{uuid.uuid4().hex[:8]}", app_port=8596)
     state = settings.state_dir
+    apply_settings(parser, env, args.setting)
     env["SOURCE"] = f"--source csv --format ira {args.file.resolve()} --retime now"
     runner, url_at = start_runner(settings, env, state / "runner.log", source=None)
     cluster = build_cluster(settings)
