@@ -4,7 +4,8 @@ Opened straight at a page's address (``/trends``), Streamlit's page does not kno
 server lives and first asks ``/trends/_stcore/health`` and ``/trends/_stcore/host-config``, which
 answer 404 (two errors in the browser console) before it tries ``/``. These routes serve the same
 page with the server's address filled in (``window.__streamlit.BACKEND_BASE_URL``), so the first
-request succeeds. Run with ``streamlit run pipeline/app/server.py`` (what ``trendoff run`` does).
+request succeeds. As it starts, the server also imports what the page scripts import
+(:func:`warm_up`). Run with ``streamlit run pipeline/app/server.py`` (what ``trendoff run`` does).
 """
 
 from __future__ import annotations
