@@ -13,7 +13,7 @@ import streamlit as st
 from pipeline.app import loaders
 from pipeline.app.charts import term_timeline
 from pipeline.app.params import markdown_literal
-from pipeline.app.periods import LIVE_WINDOW, human, is_live, is_recent, posts_between
+from pipeline.app.periods import LIVE_WINDOW, human, is_live, posts_between
 from pipeline.app.trending_view import (
     KIND_LABELS,
     ending_at,
@@ -38,12 +38,12 @@ def render_trending(kind: str, window: timedelta, wall_clock: bool) -> None:
         return
     _, newest = span
     now = loaders.now()
-    # Counting the last hour reads every topic minute (~0.1 s on the dev file's years): only
-    # recent data needs it, so a page over history skips it.
-    live = is_recent(newest, now) and is_live(
+    live = is_live(
         newest,
         now,
-        posts_between(loaders.topic_minutes(), newest - LIVE_WINDOW, newest + timedelta(minutes=1)),
+        lambda: posts_between(
+            loaders.topic_minutes(), newest - LIVE_WINDOW, newest + timedelta(minutes=1)
+        ),
     )
     params = loaders.trend_params(window)
     end = ending_at(newest, now, live=live, wall_clock=wall_clock)

@@ -31,8 +31,11 @@ def render_trends(
     oldest, newest = span
     now = loaders.now()
     minutes = loaders.topic_minutes()
-    last_hour = posts_between(minutes, newest - LIVE_WINDOW, newest + timedelta(minutes=1))
-    live = is_live(newest, now, last_hour)
+    live = is_live(
+        newest,
+        now,
+        lambda: posts_between(minutes, newest - LIVE_WINDOW, newest + timedelta(minutes=1)),
+    )
     if wall_clock and not live:
         # Asked to end at the wall clock although the data is not live: the same length, now.
         length = chosen or fit_window(oldest, newest, now, live=False).length

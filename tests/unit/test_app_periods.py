@@ -11,7 +11,6 @@ from pipeline.app.periods import (
     change,
     fit_window,
     is_live,
-    is_recent,
     posts_between,
     step_for,
     window_label,
@@ -81,12 +80,19 @@ def test_a_retimed_replay_ends_now_but_is_not_live() -> None:
     }
     last_hour = posts_between(minutes, newest - timedelta(hours=1), newest + timedelta(minutes=1))
     assert last_hour == 5
-    assert not is_live(newest, NOW, last_hour)
-    assert is_live(newest, NOW, 10)
-    assert not is_live(NOW - timedelta(hours=1), NOW, 1000)
+    assert not is_live(newest, NOW, lambda: last_hour)
+    assert is_live(newest, NOW, lambda: 10)
+    assert not is_live(NOW - timedelta(hours=1), NOW, lambda: 1000)
 
 
-def test_only_a_recent_newest_post_can_be_live() -> None:
-    assert is_recent(NOW - timedelta(minutes=15), NOW)
-    assert not is_recent(NOW - timedelta(minutes=16), NOW)
-    assert not is_live(NOW - timedelta(minutes=16), NOW, 1000)
+def test_history_is_not_live_without_counting_its_last_hour() -> None:
+    counted = []
+
+    def last_hour_posts() -> int:
+        counted.append(True)
+        return 1000
+
+    assert is_live(NOW - timedelta(minutes=15), NOW, last_hour_posts)
+    assert counted == [True]
+    assert not is_live(NOW - timedelta(minutes=16), NOW, last_hour_posts)
+    assert counted == [True]  # not asked: the newest post is too old to be live
