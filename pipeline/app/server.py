@@ -4,9 +4,10 @@ Opened straight at a page's address (``/trends``), Streamlit's page does not kno
 server lives and first asks ``/trends/_stcore/health`` and ``/trends/_stcore/host-config``, which
 answer 404 (two errors in the browser console) before it tries ``/``. These routes serve the same
 page with the server's address filled in (``window.__streamlit.BACKEND_BASE_URL``), so the first
-request succeeds. As it starts, the server also imports what the page scripts import
-(:func:`warm_up`). Run with ``streamlit run pipeline/app/server.py`` (what ``trendoff run`` does).
-"""
+request succeeds; every page, the default one included, also asks the browser to fetch the code
+that draws charts and tables as it loads (:func:`component_modules`). As it starts, the server
+imports what the page scripts import (:func:`warm_up`). Run with
+``streamlit run pipeline/app/server.py`` (what ``trendoff run`` does)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ import importlib
 import importlib.util
 import json
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 
 import streamlit as st
@@ -34,13 +37,48 @@ log = logging.getLogger(__name__)
 _BASE_SCRIPT = (
     "<script>window.__streamlit = {BACKEND_BASE_URL: window.location.origin + %s};</script>"
 )
+# Streamlit fetches the code of an Altair chart (Vega, ~0.8 MB) and of a table (the data grid,
+# ~1.2 MB) only when the script's first chart or table reaches the browser, ~1.6 s into a
+# visit here, and then compiles it before drawing. Every data page draws both, so the page
+# asks for them as it loads, beside Streamlit's own modules.
+PRELOADED_COMPONENTS = ("ArrowVegaLiteChart", "DataFrame")
+_STATIC_IMPORT = re.compile(r'(?:from|import)\s*"\./([\w.-]+\.js)"')
+_PRELOAD_LINK = '<link rel="modulepreload" crossorigin href="./static/js/%s">'
 
 
+def component_modules(js_dir: Path, components: tuple[str, ...]) -> list[str]:
+    """The file names of the named components' modules (Streamlit's build names each
+    ``<Component>.<hash>.js``) and of every module they import statically, in a stable order.
+    A component missing from this Streamlit version is left out."""
+    found: set[str] = set()
+    waiting = [
+        path.name
+        for component in components
+        for path in sorted(js_dir.glob(f"{component}.*.js"))
+        if path.name.count(".") == 2
+    ]
+    while waiting:
+        name = waiting.pop()
+        if name in found or not (js_dir / name).is_file():
+            continue
+        found.add(name)
+        waiting.extend(_STATIC_IMPORT.findall((js_dir / name).read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+@cache
 def page_html(base_path: str = "/") -> str:
-    """Streamlit's index.html with the server's base address set before its scripts run."""
-    index = (Path(file_util.get_static_dir()) / "index.html").read_text(encoding="utf-8")
+    """Streamlit's index.html with the server's base address set before its scripts run, and
+    the chart and table modules preloaded."""
+    static = Path(file_util.get_static_dir())
+    index = (static / "index.html").read_text(encoding="utf-8")
     script = _BASE_SCRIPT % json.dumps(base_path)
-    return index.replace("<head>", "<head>" + script, 1)
+    links = "".join(
+        _PRELOAD_LINK % name
+        for name in component_modules(static / "static" / "js", PRELOADED_COMPONENTS)
+        if f"/{name}" not in index
+    )
+    return index.replace("<head>", "<head>" + script, 1).replace("</head>", links + "</head>", 1)
 
 
 async def _page(request: Request) -> HTMLResponse:
@@ -94,5 +132,5 @@ async def _warm_lifespan(_app: object) -> AsyncIterator[None]:
 app = st.App(
     str(SCRIPT),
     lifespan=_warm_lifespan,
-    routes=[Route(f"/{path}", _page, methods=["GET"]) for path in PAGE_PATHS],
+    routes=[Route(f"/{path}", _page, methods=["GET"]) for path in ("", *PAGE_PATHS)],
 )
