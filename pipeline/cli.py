@@ -35,6 +35,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.class_archive import ensure_archive
     from pipeline.jvm import java_executable, resolve_classpaths, udf_jar
 
     java_executable()
@@ -42,6 +43,8 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     for module, jars in classpaths.items():
         print(f"{module}: {len(jars)} jars")
     print(f"spark functions: {udf_jar(settings.state_dir).name}")
+    archive = ensure_archive(settings, force=args.force)
+    print(f"spark class archive: {archive.name if archive else 'none (see the log above)'}")
     return 0
 
 

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from pipeline.class_archive import driver_archive_option
 from pipeline.jvm import java_executable, spark_connector_jars, udf_jar
 from pipeline.settings import Settings
 from pipeline.tls import spark_cassandra_tls_conf
@@ -36,6 +37,8 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     """Every Spark setting Trendoff sets, as plain strings (also what `docs/scale-out.md` lists)."""
     jars = [*spark_connector_jars(settings.state_dir), udf_jar(settings.state_dir)]
     java_options = f"-Duser.timezone=UTC {settings.spark_java_options}".strip()
+    # The class archive (pipeline/class_archive.py) only where the driver runs: this machine.
+    driver_options = f"{java_options} {driver_archive_option(settings)}".strip()
     conf = {
         "spark.app.name": app_name,
         "spark.master": settings.spark_master,
@@ -45,7 +48,7 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.extensions": "com.datastax.spark.connector.CassandraSparkExtensions",
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
-        "spark.driver.extraJavaOptions": java_options,
+        "spark.driver.extraJavaOptions": driver_options,
         "spark.executor.extraJavaOptions": java_options,
         "spark.ui.showConsoleProgress": "false",
         "spark.cassandra.connection.host": ",".join(settings.cassandra_contact_points),

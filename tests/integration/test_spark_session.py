@@ -23,3 +23,13 @@ def test_the_driver_jvm_runs_with_the_configured_collector_and_utc(
     assert "-XX:+UseParallelGC" in stack.spark_java_options.split()
     assert collectors == {"PS Scavenge", "PS MarkSweep"}
     assert jvm.java.lang.System.getProperty("user.timezone") == "UTC"
+
+
+def test_the_driver_maps_the_class_archive_setup_built(spark: Any, stack: Settings) -> None:
+    from pipeline.class_archive import _maps, archive_path
+
+    archive = archive_path(stack.state_dir)
+    assert archive.is_file(), "`trendoff setup` (make setup) builds it"
+    assert _maps(archive)
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert f"-XX:SharedArchiveFile={archive}" in list(runtime.getInputArguments())
