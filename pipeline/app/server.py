@@ -4,8 +4,8 @@ Opened straight at a page's address (``/trends``), Streamlit's page does not kno
 server lives and first asks ``/trends/_stcore/health`` and ``/trends/_stcore/host-config``, which
 answer 404 (two errors in the browser console) before it tries ``/``. These routes serve the same
 page with the server's address filled in (``window.__streamlit.BACKEND_BASE_URL``), so the first
-request succeeds; every page, the default one included, also asks the browser to fetch the code
-that draws charts and tables as it loads (:func:`component_modules`). As it starts, the server
+request succeeds; every page, the default one included, also has the browser import the code that
+draws charts and tables once it has loaded (:func:`component_modules`). As it starts, the server
 imports what the page scripts import (:func:`warm_up`). Run with
 ``streamlit run pipeline/app/server.py`` (what ``trendoff run`` does)."""
 
@@ -16,7 +16,6 @@ import importlib
 import importlib.util
 import json
 import logging
-import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,47 +37,41 @@ _BASE_SCRIPT = (
     "<script>window.__streamlit = {BACKEND_BASE_URL: window.location.origin + %s};</script>"
 )
 # Streamlit fetches the code of an Altair chart (Vega, ~0.8 MB) and of a table (the data grid,
-# ~1.2 MB) only when the script's first chart or table reaches the browser, ~1.6 s into a
-# visit here, and then compiles it before drawing. Every data page draws both, so the page
-# asks for them as it loads, beside Streamlit's own modules.
-PRELOADED_COMPONENTS = ("ArrowVegaLiteChart", "DataFrame")
-_STATIC_IMPORT = re.compile(r'(?:from|import)\s*"\./([\w.-]+\.js)"')
-_PRELOAD_LINK = '<link rel="modulepreload" crossorigin href="./static/js/%s">'
+# ~1.2 MB) only when the script's first chart or table reaches the browser, then compiles it
+# before drawing. Every data page draws one or both, so once the page has loaded the browser
+# imports them while it waits for the script's elements. (Preloading them with the page's own
+# modules instead delayed pages without a chart: docs/performance.md.)
+IDLE_IMPORTED_COMPONENTS = ("ArrowVegaLiteChart", "DataFrame")
+_IDLE_IMPORT = (
+    '<script type="module">addEventListener("load", () => (window.requestIdleCallback ||'
+    " setTimeout)(() => %s.forEach((name) => import(`./static/js/${name}`)"
+    ".catch(() => {}))));</script>"
+)
 
 
 def component_modules(js_dir: Path, components: tuple[str, ...]) -> list[str]:
-    """The file names of the named components' modules (Streamlit's build names each
-    ``<Component>.<hash>.js``) and of every module they import statically, in a stable order.
-    A component missing from this Streamlit version is left out."""
-    found: set[str] = set()
-    waiting = [
+    """The file names of the named components' modules in Streamlit's build (each named
+    ``<Component>.<hash>.js``), in the order given; one missing from this version is left out."""
+    return [
         path.name
         for component in components
         for path in sorted(js_dir.glob(f"{component}.*.js"))
         if path.name.count(".") == 2
     ]
-    while waiting:
-        name = waiting.pop()
-        if name in found or not (js_dir / name).is_file():
-            continue
-        found.add(name)
-        waiting.extend(_STATIC_IMPORT.findall((js_dir / name).read_text(encoding="utf-8")))
-    return sorted(found)
 
 
 @cache
 def page_html(base_path: str = "/") -> str:
     """Streamlit's index.html with the server's base address set before its scripts run, and
-    the chart and table modules preloaded."""
+    the chart and table modules imported once the page has loaded."""
     static = Path(file_util.get_static_dir())
     index = (static / "index.html").read_text(encoding="utf-8")
     script = _BASE_SCRIPT % json.dumps(base_path)
-    links = "".join(
-        _PRELOAD_LINK % name
-        for name in component_modules(static / "static" / "js", PRELOADED_COMPONENTS)
-        if f"/{name}" not in index
+    modules = component_modules(static / "static" / "js", IDLE_IMPORTED_COMPONENTS)
+    idle_import = _IDLE_IMPORT % json.dumps(modules)
+    return index.replace("<head>", "<head>" + script, 1).replace(
+        "</head>", idle_import + "</head>", 1
     )
-    return index.replace("<head>", "<head>" + script, 1).replace("</head>", links + "</head>", 1)
 
 
 async def _page(request: Request) -> HTMLResponse:

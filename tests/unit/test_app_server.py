@@ -1,14 +1,15 @@
 """The app server's warm-up (it imports what the page scripts import, read from their source)
-and the modules its pages preload."""
+and the chart and table modules its pages import once loaded."""
 
+import json
 import re
 from pathlib import Path
 
 from streamlit import file_util
 
 from pipeline.app.server import (
+    IDLE_IMPORTED_COMPONENTS,
     PAGES,
-    PRELOADED_COMPONENTS,
     component_modules,
     page_html,
     page_imports,
@@ -36,27 +37,21 @@ def test_names_imported_from_a_package_count_only_when_they_are_modules(tmp_path
     ]
 
 
-def test_the_preloaded_modules_are_the_components_and_all_they_import(tmp_path: Path) -> None:
-    (tmp_path / "Chart.abc1.js").write_text(
-        'import{a as b}from"./vega.f00.js";import"./style.x-y.js";', encoding="utf-8"
-    )
-    (tmp_path / "vega.f00.js").write_text('import{c}from"./Chart.abc1.js";', encoding="utf-8")
-    (tmp_path / "style.x-y.js").write_text("export const s=1;", encoding="utf-8")
-    (tmp_path / "Chart.abc1.js.map").write_text("{}", encoding="utf-8")
-    (tmp_path / "Unused.zzz9.js").write_text("export const u=1;", encoding="utf-8")
-    assert component_modules(tmp_path, ("Chart", "Grid")) == [
+def test_the_idle_imported_modules_are_the_named_components_build_files(tmp_path: Path) -> None:
+    for name in ("Chart.abc1.js", "vega.f00.js", "Chart.abc1.js.map", "Grid.zz-9.js", "Gridx.q.js"):
+        (tmp_path / name).write_text("export const a=1;", encoding="utf-8")
+    assert component_modules(tmp_path, ("Grid", "Chart", "Table")) == [
+        "Grid.zz-9.js",
         "Chart.abc1.js",
-        "style.x-y.js",
-        "vega.f00.js",
     ]
 
 
-def test_every_page_preloads_the_real_chart_and_table_modules_once() -> None:
+def test_every_page_imports_the_real_chart_and_table_modules_after_loading() -> None:
     html = page_html()
-    links = re.findall(r'<link rel="modulepreload" crossorigin href="\./static/js/([^"]+)">', html)
+    script = re.search(r'<script type="module">addEventListener\("load".*?</script>', html)
+    assert script is not None
+    names = json.loads(re.search(r"(\[.*?\])\.forEach", script.group(0)).group(1))  # type: ignore[union-attr]
     js_dir = Path(file_util.get_static_dir()) / "static" / "js"
-    for component in PRELOADED_COMPONENTS:
-        assert any(name.startswith(f"{component}.") for name in links), component
-    assert any(name.startswith("embed.") for name in links)  # Vega, imported by the chart
-    assert len(links) == len(set(links))
-    assert all((js_dir / name).is_file() for name in links)
+    assert [name.split(".")[0] for name in names] == list(IDLE_IMPORTED_COMPONENTS)
+    assert all((js_dir / name).is_file() for name in names)
+    assert html.index("window.__streamlit") < html.index("<script type=")
