@@ -40,7 +40,7 @@ _BASE_SCRIPT = (
 # ~1.2 MB) only when the script's first chart or table reaches the browser, then compiles it
 # before drawing. Every data page draws one or both, so once the page has loaded the browser
 # imports them while it waits for the script's elements. (Preloading them with the page's own
-# modules instead delayed pages without a chart: docs/performance.md.)
+# modules instead delayed pages without a chart: BENCHMARKS.md, "App".)
 IDLE_IMPORTED_COMPONENTS = ("ArrowVegaLiteChart", "DataFrame")
 _IDLE_IMPORT = (
     '<script type="module">addEventListener("load", () => (window.requestIdleCallback ||'
