@@ -4,9 +4,10 @@ Before its first query a Spark driver loads, parses and verifies thousands of cl
 pyspark's jars; on two busy cores that is seconds of every start (the jobs application, a batch
 from the command line, each test session). Java 17 can write the classes one run loaded to an
 archive (``-XX:ArchiveClassesAtExit``) that later JVMs map instead
-(``-XX:SharedArchiveFile``): session start plus a first query took 10.4 s without and 6.6 s
-with it here (docs/performance.md). ``trendoff setup`` builds it once, from a short training
-run in a child process; a JVM whose class path differs from the archive's ignores it.
+(``-XX:SharedArchiveFile``): a new process's session and first query took 11.1 s without and
+7.9 s with it here (medians, ``bench/spark_start.py``, docs/performance.md). ``trendoff setup``
+builds it once, from a short training run in a child process; a JVM whose class path differs
+from the archive's ignores it.
 
 A JVM dies (SIGBUS) mapping a truncated archive, so an archive is published only by renaming a
 file that a JVM has just mapped successfully, and a failed build leaves no file behind: Spark
@@ -51,6 +52,11 @@ def archive_path(state_dir: Path) -> Path:
     return state_dir / "jvm" / f"{ARCHIVE_PREFIX}{digest.hexdigest()[:16]}.jsa"
 
 
+def user_chose_archive(settings: Settings) -> bool:
+    """Whether TRENDOFF_SPARK_JAVA_OPTIONS makes its own class-sharing choice, which wins."""
+    return any(option in settings.spark_java_options for option in _USER_ARCHIVE_OPTIONS)
+
+
 def driver_archive_option(settings: Settings) -> str:
     """``-XX:SharedArchiveFile=…`` for a local driver when the archive exists, else nothing.
 
@@ -58,7 +64,7 @@ def driver_archive_option(settings: Settings) -> str:
     start-up is a small share of a cluster job's."""
     if not settings.spark_master.startswith("local"):
         return ""
-    if any(option in settings.spark_java_options for option in _USER_ARCHIVE_OPTIONS):
+    if user_chose_archive(settings):
         return ""
     archive = archive_path(settings.state_dir)
     return f"-XX:SharedArchiveFile={archive}" if archive.is_file() else ""
@@ -70,7 +76,7 @@ def ensure_archive(settings: Settings, *, force: bool = False) -> Path | None:
     archive = archive_path(settings.state_dir)
     if archive.is_file() and not force:
         return archive
-    if any(option in settings.spark_java_options for option in _USER_ARCHIVE_OPTIONS):
+    if user_chose_archive(settings):
         logger.info("Spark class archive not built: TRENDOFF_SPARK_JAVA_OPTIONS chooses its own")
         return None
     archive.parent.mkdir(parents=True, exist_ok=True)
