@@ -4,6 +4,7 @@ import streamlit as st
 
 from pipeline.app import loaders
 from pipeline.app.charts import shared_words_chart, shared_words_frame, shared_words_table
+from pipeline.app.html_table import columns_of, html_table
 from pipeline.app.params import markdown_literal, parse_choice, parse_count
 
 RANKINGS = ("both", "combined")
@@ -93,7 +94,8 @@ else:
         "busy account and a quiet one compare fairly; the table has the counts."
     )
     st.altair_chart(shared_words_chart(a, b, words), width="stretch")
-    st.dataframe(shared_words_table(a, b, words), hide_index=True, width="stretch")
+    table = shared_words_table(a, b, words)
+    st.html(html_table(table, columns_of(table)))
     st.download_button(
         "Download as CSV",
         shared_words_frame(a, b, words).to_csv(index=False).encode(),
@@ -113,15 +115,8 @@ for column, handle, items in ((col_a, a, of_a), (col_b, b, of_b)):
     if not items:
         column.caption("No word stands out yet.")
         continue
-    column.dataframe(
-        [
-            {
-                "word": i.word,
-                "z": round(abs(i.z), 2),
-                "uses": i.count_a if handle == a else i.count_b,
-            }
-            for i in items
-        ],
-        hide_index=True,
-        width="stretch",
-    )
+    rows = [
+        {"word": i.word, "z": round(abs(i.z), 2), "uses": i.count_a if handle == a else i.count_b}
+        for i in items
+    ]
+    column.html(html_table(rows, columns_of(rows)))

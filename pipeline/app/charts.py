@@ -35,21 +35,19 @@ def shared_words_frame(a: str, b: str, words: Sequence[SharedWord]) -> pd.DataFr
     return pd.DataFrame(rows, columns=["rank", "word", "account", "uses", "per 1,000 words"])
 
 
-def shared_words_table(a: str, b: str, words: Sequence[SharedWord]) -> pd.DataFrame:
-    """Wide form for people: counts with the rates beside them."""
-    return pd.DataFrame(
-        [
-            {
-                "word": item.word,
-                a: item.count_a,
-                f"{a} per 1,000": significant(item.rate_a),
-                b: item.count_b,
-                f"{b} per 1,000": significant(item.rate_b),
-                "combined": item.combined,
-            }
-            for item in words
-        ]
-    )
+def shared_words_table(a: str, b: str, words: Sequence[SharedWord]) -> list[dict[str, object]]:
+    """Wide form for people: counts with the rates beside them, one row per word."""
+    return [
+        {
+            "word": item.word,
+            a: item.count_a,
+            f"{a} per 1,000": significant(item.rate_a),
+            b: item.count_b,
+            f"{b} per 1,000": significant(item.rate_b),
+            "combined": item.combined,
+        }
+        for item in words
+    ]
 
 
 def shared_words_chart(

@@ -5,7 +5,7 @@ server lives and first asks ``/trends/_stcore/health`` and ``/trends/_stcore/hos
 answer 404 (two errors in the browser console) before it tries ``/``. These routes serve the same
 page with the server's address filled in (``window.__streamlit.BACKEND_BASE_URL``), so the first
 request succeeds; every page, the default one included, also has the browser import the code that
-draws charts and tables once it has loaded (:func:`component_modules`). As it starts, the server
+draws charts once it has loaded (:func:`component_modules`). As it starts, the server
 imports what the page scripts import (:func:`warm_up`). Run with
 ``streamlit run pipeline/app/server.py`` (what ``trendoff run`` does)."""
 
@@ -36,12 +36,13 @@ log = logging.getLogger(__name__)
 _BASE_SCRIPT = (
     "<script>window.__streamlit = {BACKEND_BASE_URL: window.location.origin + %s};</script>"
 )
-# Streamlit fetches the code of an Altair chart (Vega, ~0.8 MB) and of a table (the data grid,
-# ~1.2 MB) only when the script's first chart or table reaches the browser, then compiles it
-# before drawing. Every data page draws one or both, so once the page has loaded the browser
-# imports them while it waits for the script's elements. (Preloading them with the page's own
-# modules instead delayed pages without a chart: BENCHMARKS.md, "App".)
-IDLE_IMPORTED_COMPONENTS = ("ArrowVegaLiteChart", "DataFrame")
+# Streamlit fetches the code of an Altair chart (Vega, ~0.8 MB) only when the script's first
+# chart reaches the browser, then compiles it before drawing. Every data page draws one, so once
+# the page has loaded the browser imports it while it waits for the script's elements.
+# (Preloading it with the page's own modules instead delayed pages without a chart; the data
+# grid's ~1.2 MB is no longer imported here: the data pages draw their tables as HTML,
+# pipeline/app/html_table.py. BENCHMARKS.md, "App".)
+IDLE_IMPORTED_COMPONENTS = ("ArrowVegaLiteChart",)
 _IDLE_IMPORT = (
     '<script type="module">addEventListener("load", () => (window.requestIdleCallback ||'
     " setTimeout)(() => %s.forEach((name) => import(`./static/js/${name}`)"

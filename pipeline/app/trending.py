@@ -12,6 +12,7 @@ import streamlit as st
 
 from pipeline.app import loaders
 from pipeline.app.charts import term_timeline
+from pipeline.app.html_table import Column, columns_of, html_table
 from pipeline.app.params import markdown_literal
 from pipeline.app.periods import LIVE_WINDOW, human, is_live, posts_between
 from pipeline.app.trending_view import (
@@ -25,6 +26,20 @@ from pipeline.app.trending_view import (
 from pipeline.trending import HASHTAG, MENTION, Trending
 from pipeline.views import floor_time
 
+RANKING_COLUMNS = (
+    Column("term"),
+    Column("kind"),
+    Column("count", numeric=True),
+    Column("authors", numeric=True),
+    Column("expected", numeric=True, help="The count the baseline predicts"),
+    Column("score", numeric=True, help="(count − expected) / √(expected + 1)"),
+    Column("over time", "baseline + window", sparkline=True),
+)
+LEADERBOARD_COLUMNS = (
+    Column("term"),
+    Column("posts", numeric=True),
+    Column("authors", numeric=True),
+)
 LEADERBOARDS = ((HASHTAG, "Top hashtags"), (MENTION, "Top mentions"))
 
 
@@ -65,25 +80,14 @@ def render_trending(kind: str, window: timedelta, wall_clock: bool) -> None:
         column.subheader(title)
         top = loaders.top_terms(board_kind, since, until)
         if top:
-            column.dataframe(leaderboard_rows(top), hide_index=True, width="stretch")
+            column.html(html_table(leaderboard_rows(top), LEADERBOARD_COLUMNS))
         else:
             column.info(f"No {KIND_LABELS[board_kind]} in this window.")
     render_alerts()
 
 
 def render_ranking(answer: Trending) -> None:
-    st.dataframe(
-        trending_rows(answer),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "over time": st.column_config.LineChartColumn(
-                "baseline + window", y_min=0, width="medium"
-            ),
-            "expected": st.column_config.NumberColumn(help="The count the baseline predicts"),
-            "score": st.column_config.NumberColumn(help="(count − expected) / √(expected + 1)"),
-        },
-    )
+    st.html(html_table(trending_rows(answer), RANKING_COLUMNS))
     listed = [item.term for item in answer.terms]
     chosen = st.selectbox("Timeline of", listed, index=0, key="trending_term")
     span = answer.span
@@ -100,6 +104,6 @@ def render_alerts() -> None:
     st.subheader("Alerts")
     alerts = loaders.recent_alerts()
     if alerts:
-        st.dataframe(alerts, hide_index=True, width="stretch")
+        st.html(html_table(alerts, columns_of(alerts)))
     else:
         st.caption("No alerts yet.")

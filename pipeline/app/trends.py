@@ -8,6 +8,7 @@ import streamlit as st
 
 from pipeline.app import loaders
 from pipeline.app.charts import share_donut, trend_lines
+from pipeline.app.html_table import Column, html_table
 from pipeline.app.periods import (
     LIVE_WINDOW,
     change,
@@ -18,6 +19,12 @@ from pipeline.app.periods import (
     window_label,
 )
 from pipeline.views import bucket_series
+
+# "change" reads "+12%" or "new": text, aligned with the counts beside it.
+COUNT_COLUMNS = (
+    Column("category"),
+    *(Column(key, numeric=True) for key in ("in window", "previous period", "change", "all time")),
+)
 
 
 def render_trends(
@@ -91,16 +98,14 @@ def render_trends(
     head = trend_lines(pair, f"{label(first)} vs {label(second)}", colours)
     st.altair_chart(head, width="stretch")
     with st.expander("Counts as a table"):
-        st.dataframe(
-            [
-                {
-                    "category": label(c),
-                    "in window": current[c],
-                    "previous period": previous[c],
-                    "change": change(current[c], previous[c]) or "",
-                    "all time": totals[c],
-                }
-                for c in ranked
-            ],
-            hide_index=True,
-        )
+        rows = [
+            {
+                "category": label(c),
+                "in window": current[c],
+                "previous period": previous[c],
+                "change": change(current[c], previous[c]) or "",
+                "all time": totals[c],
+            }
+            for c in ranked
+        ]
+        st.html(html_table(rows, COUNT_COLUMNS))

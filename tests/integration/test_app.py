@@ -12,6 +12,7 @@ from pipeline.cassandra import connect
 from pipeline.settings import get_settings
 from pipeline.text import load_lexicon
 from tests.conftest import REPO_ROOT
+from tests.table_reader import app_tables
 
 pytestmark = pytest.mark.integration
 
@@ -58,10 +59,10 @@ def test_compare_page_shows_the_shared_words_of_the_chosen_pair(app_env) -> None
     assert not at.exception
     assert at.selectbox(key="account_a").value == a
     assert at.selectbox(key="account_b").value == b
-    table = at.dataframe[0].value
+    table = app_tables(at)[0]
     expected = truth.shared_words(a, b, 20)
-    assert list(table["word"]) == [item.word for item in expected]
-    assert list(table[a]) == [item.count_a for item in expected]
+    assert [row["word"] for row in table] == [item.word for item in expected]
+    assert [row[a] for row in table] == [f"{item.count_a:,}" for item in expected]
     assert len(at.get("vega_lite_chart")) == 1
 
 
@@ -115,9 +116,10 @@ def test_compare_ranks_by_what_both_use_with_rates_and_a_bounded_slider(app_env)
     open_compare(at)
     assert not at.exception
     everything = truth.shared_words(a, b, None)
-    table = at.dataframe[0].value
-    assert list(table["word"]) == [item.word for item in everything[:50]]
-    assert list(table[f"{a} per 1,000"]) == [significant(item.rate_a) for item in everything[:50]]
+    table = app_tables(at)[0]
+    assert [row["word"] for row in table] == [item.word for item in everything[:50]]
+    rates = [float(str(row[f"{a} per 1,000"]).replace(",", "")) for row in table]
+    assert rates == [significant(item.rate_a) for item in everything[:50]]
     top = everything[0]
     assert top.both == max(item.both for item in everything)
     assert any(f"{len(everything):,} words both" in caption.value for caption in at.caption)
@@ -129,7 +131,7 @@ def test_compare_ranks_by_what_both_use_with_rates_and_a_bounded_slider(app_env)
     at.run()
     assert not at.exception
     combined = truth.shared_words(a, b, None, by="combined")
-    assert list(at.dataframe[0].value["word"]) == [w.word for w in combined[: slider.value]]
+    assert [row["word"] for row in app_tables(at)[0]] == [w.word for w in combined[: slider.value]]
 
 
 def test_trends_body_renders_counts_from_the_serving_layer(app_env) -> None:
@@ -240,20 +242,20 @@ def test_trending_now_is_the_landing_page_on_pipeline_data(app_env) -> None:
         hashtags = serving.top_terms("hashtag", since, until, 10)
         mentions = serving.top_terms("mention", since, until, 10)
     assert hashtags, "the dev slice's last hour has hashtags"
-    tables = [frame.value for frame in at.dataframe]
+    tables = app_tables(at)
     sentences = [info.value for info in at.info]
-    ranked = [table for table in tables if "score" in table.columns]
+    ranked = [table for table in tables if "score" in table[0]]
     if answer.terms:
-        assert list(ranked[0]["term"]) == [item.term for item in answer.terms]
+        assert [row["term"] for row in ranked[0]] == [item.term for item in answer.terms]
     else:
         assert ranked == []
         assert any(s.startswith("Nothing is trending: no term passes") for s in sentences)
-    boards = [table for table in tables if "posts" in table.columns]
-    assert list(zip(boards[0]["term"], boards[0]["posts"], strict=True)) == [
-        (item.term, item.count) for item in hashtags
+    boards = [table for table in tables if "posts" in table[0]]
+    assert [(row["term"], row["posts"]) for row in boards[0]] == [
+        (item.term, f"{item.count:,}") for item in hashtags
     ]
     if mentions:
-        assert list(boards[1]["term"]) == [item.term for item in mentions]
+        assert [row["term"] for row in boards[1]] == [item.term for item in mentions]
     else:
         assert len(boards) == 1
         assert "No mentions in this window." in sentences

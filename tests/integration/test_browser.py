@@ -122,11 +122,16 @@ class Console:
             self.warnings.append(message.text)
 
 
-def grid_rows(page, columns: int) -> list[list[str]]:
-    """The cells of the first data table, row by row (Streamlit's grid keeps an accessible copy
-    of the visible cells in the DOM)."""
-    cells = page.locator("[role=gridcell]").all_inner_texts()
-    return [cells[i : i + columns] for i in range(0, len(cells) - columns + 1, columns)]
+# The data pages' tables are HTML (pipeline/app/html_table.py); the Pipeline page's are
+# Streamlit's grid, which keeps an accessible copy of the visible cells in the DOM.
+TABLE_CELLS = ".trendoff-table td, [role=gridcell]"
+FIRST_CELL_IS = "text => document.querySelector('.trendoff-table td')?.innerText === text"
+
+
+def table_rows(page, index: int = 0) -> list[list[str]]:
+    """The cells of the page's ``index``-th HTML table, row by row."""
+    rows = page.locator(".trendoff-table").nth(index).locator("tbody tr")
+    return [row.locator("td").all_inner_texts() for row in rows.all()]
 
 
 NAV_TITLES = ["Trending now", "Compare accounts", "Topic trends", "Pipeline"]
@@ -139,7 +144,7 @@ def title_of(link_text: str) -> str:
 
 def assert_no_none(page) -> None:
     body = page.inner_text("body")
-    cells = page.locator("[role=gridcell]").all_inner_texts()
+    cells = page.locator(TABLE_CELLS).all_inner_texts()
     assert "None" not in body.split(), page.url
     assert "None" not in cells and "NaT" not in cells, page.url
 
@@ -163,13 +168,12 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
     page.get_by_role("heading", name="Top hashtags").wait_for()
     page.get_by_role("heading", name="Alerts").wait_for()
     # The hashtag 30 accounts just used leads the rising terms, with its count and authors.
-    page.wait_for_function(
-        "tag => document.querySelector('[role=gridcell]')?.innerText === tag",
-        arg=RISING_HASHTAG,
-        timeout=30000,
-    )
-    top_row = page.locator("[role=gridcell]").all_inner_texts()[:4]
-    assert top_row == [RISING_HASHTAG, "hashtag", "30", "30"], top_row
+    page.wait_for_function(FIRST_CELL_IS, arg=RISING_HASHTAG, timeout=30000)
+    top_row = table_rows(page)[0]
+    assert top_row[:4] == [RISING_HASHTAG, "hashtag", "30", "30"], top_row
+    # Its sparkline (baseline and window) is drawn beside it.
+    sparkline = page.locator(".trendoff-table").first.locator("tbody tr").first.locator("img")
+    assert sparkline.evaluate("image => image.complete && image.naturalWidth > 0")
     assert_no_error_text(page)
     assert_no_none(page)
     page.screenshot(path=str(ARTIFACTS / "trending.png"), full_page=True)
@@ -193,12 +197,8 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
     expected = truth.shared_words(a, b, None)
     # The table: word, a's uses, a per 1,000, b's uses, b per 1,000, combined. Until the rerun
     # for the submitted pair finishes, it still shows the first pair.
-    page.wait_for_function(
-        "word => document.querySelector('[role=gridcell]')?.innerText === word",
-        arg=expected[0].word,
-        timeout=30000,
-    )
-    top_row = grid_rows(page, 6)[0]
+    page.wait_for_function(FIRST_CELL_IS, arg=expected[0].word, timeout=30000)
+    top_row = table_rows(page)[0]
     assert top_row[0] == expected[0].word
     assert int(top_row[1].replace(",", "")) > 0 and int(top_row[3].replace(",", "")) > 0
     assert expected[0].both == max(item.both for item in expected)

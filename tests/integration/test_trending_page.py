@@ -18,6 +18,7 @@ from pipeline.settings import Settings, get_settings
 from pipeline.shards import account_shard
 from pipeline.trending import pack_terms, tally_hour
 from tests.conftest import REPO_ROOT
+from tests.table_reader import app_tables
 
 pytestmark = pytest.mark.integration
 
@@ -117,27 +118,30 @@ def test_the_rising_hashtag_leads_and_spam_and_steady_tags_are_absent(page_env) 
     seed(page_env)
     at = landing_page()
     assert at.title[0].value == "Trending now"
-    ranked = at.dataframe[0].value
-    terms = list(ranked["term"])
+    ranked, hashtags, mentions = app_tables(at)
+    terms = [row["term"] for row in ranked]
     assert terms[0] == "#risingtag"
     assert "#spamtag" not in terms and "#steadytag" not in terms
     assert set(terms) == {"#risingtag", "look", HOSTILE}
-    first = ranked.iloc[0]
-    assert (first["count"], first["authors"], first["expected"], first["score"]) == (30, 30, 0, 30)
-    # The sparkline spans the 24 h baseline and the 1 h window, bucket by bucket.
-    assert list(first["over time"]) == [0] * 299 + [30]
+    first = ranked[0]
+    shown = (first["count"], first["authors"], first["expected"], first["score"])
+    assert shown == ("30", "30", "0", "30")
+    # The sparkline spans the 24 h baseline and the 1 h window, bucket by bucket: flat, then
+    # the last bucket at the top.
+    line = first["baseline + window"]
+    assert isinstance(line, list) and len(line) == 300
+    assert line[:299] == [0.0] * 299 and line[299] > 0
     # Replayed history: the window ends with the bucket of the newest post, not at the clock.
     assert any("up to 2026-11-20 12:05 UTC" in caption.value for caption in at.caption)
 
     # Hashtag and mention leaderboards of the same window, side by side.
-    hashtags, mentions = at.dataframe[1].value, at.dataframe[2].value
-    assert list(zip(hashtags["term"], hashtags["posts"], hashtags["authors"], strict=True)) == [
-        ("#spamtag", 200, 1),
-        ("#risingtag", 30, 30),
-        (HOSTILE, 12, 12),
-        ("#steadytag", 12, 5),
+    assert [(row["term"], row["posts"], row["authors"]) for row in hashtags] == [
+        ("#spamtag", "200", "1"),
+        ("#risingtag", "30", "30"),
+        (HOSTILE, "12", "12"),
+        ("#steadytag", "12", "5"),
     ]
-    assert list(zip(mentions["term"], mentions["posts"], strict=True)) == [("@newsdesk", 4)]
+    assert [(row["term"], row["posts"]) for row in mentions] == [("@newsdesk", "4")]
     assert any("No alerts yet" in caption.value for caption in at.caption)
 
 
@@ -153,6 +157,9 @@ def test_picking_a_term_draws_its_timeline_and_text_from_posts_stays_text(page_e
     assert any(literal in caption.value for caption in at.caption)
     for element in (*at.markdown, *at.caption, *at.info, *at.warning):
         assert "](" not in element.value.replace(literal, "")
+    # In the HTML tables it is escaped text: no link, no tag of its own.
+    assert HOSTILE in [row["term"] for row in app_tables(at)[0]]
+    assert all("<a" not in element.value for element in at.html)
 
 
 def test_the_kind_filter_and_a_quiet_window_read_as_sentences(page_env) -> None:
@@ -161,7 +168,7 @@ def test_the_kind_filter_and_a_quiet_window_read_as_sentences(page_env) -> None:
     at.selectbox(key="trending_kind").set_value("hashtag")
     at.run()
     assert not at.exception
-    assert list(at.dataframe[0].value["term"]) == ["#risingtag", HOSTILE]
+    assert [row["term"] for row in app_tables(at)[0]] == ["#risingtag", HOSTILE]
     # The only mention has 4 posts: below the 5-post guard, and the page says which guards.
     at.selectbox(key="trending_kind").set_value("mention")
     at.run()
@@ -173,7 +180,7 @@ def test_the_kind_filter_and_a_quiet_window_read_as_sentences(page_env) -> None:
         and "burst score of at least 3" in s
         for s in sentences
     )
-    assert len(at.dataframe) == 2  # the leaderboards only
+    assert len(app_tables(at)) == 2  # the leaderboards only
     assert len(at.get("vega_lite_chart")) == 0
 
 
@@ -183,13 +190,12 @@ def test_the_six_hour_window_scores_against_the_same_baseline(page_env) -> None:
     at.selectbox(key="trending_window").set_value(timedelta(hours=6))
     at.run()
     assert not at.exception
-    ranked = at.dataframe[0].value
-    assert ranked.iloc[0]["term"] == "#risingtag"
+    ranked, hashtags, _ = app_tables(at)
+    assert ranked[0]["term"] == "#risingtag"
     assert any("in the 6 hours up to" in caption.value for caption in at.caption)
     # 24 h baseline + 6 h window of 5-minute buckets.
-    assert len(ranked.iloc[0]["over time"]) == 12 * 30
-    hashtags = at.dataframe[1].value
-    assert dict(zip(hashtags["term"], hashtags["posts"], strict=True))["#steadytag"] == 72
+    assert len(ranked[0]["baseline + window"]) == 12 * 30  # type: ignore[arg-type]
+    assert {row["term"]: row["posts"] for row in hashtags}["#steadytag"] == "72"
 
 
 def test_an_empty_namespace_shows_a_plain_sentence(page_env) -> None:
@@ -197,5 +203,5 @@ def test_an_empty_namespace_shows_a_plain_sentence(page_env) -> None:
     assert [info.value for info in at.info] == [
         "No posts counted yet: start a source (`make run` starts the demo generator)."
     ]
-    assert len(at.dataframe) == 0
+    assert app_tables(at) == []
     assert len(at.get("vega_lite_chart")) == 0

@@ -1,0 +1,62 @@
+"""Reads back what a browser shows of the app's HTML tables (pipeline/app/html_table.py): each
+cell's text, and a sparkline cell as the heights of its line's points."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+
+SVG_URI = "data:image/svg+xml;base64,"
+
+
+class _TableParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[object]]] = []
+        self._cell: list[object] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "img" and self._cell is not None:
+            self._cell.append(sparkline_heights(dict(attrs).get("src") or ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            text = [part for part in self._cell if isinstance(part, str)]
+            images = [part for part in self._cell if not isinstance(part, str)]
+            self.tables[-1][-1].append(images[0] if images else "".join(text))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def sparkline_heights(uri: str) -> list[float]:
+    """A sparkline's points as heights above its bottom edge (SVG y grows downwards)."""
+    assert uri.startswith(SVG_URI), uri[:40]
+    svg = base64.b64decode(uri.removeprefix(SVG_URI)).decode()
+    height = float(re.search(r'height="([0-9.]+)"', svg).group(1))  # type: ignore[union-attr]
+    points = re.search(r'points="([^"]*)"', svg).group(1).split()  # type: ignore[union-attr]
+    return [round(height - 1 - float(point.split(",")[1]), 1) for point in points]
+
+
+def read_tables(html: str) -> list[list[dict[str, object]]]:
+    """Every table in ``html`` as rows keyed by the heading's text."""
+    parser = _TableParser()
+    parser.feed(html)
+    tables = []
+    for head, *body in parser.tables:
+        tables.append([dict(zip(head, row, strict=True)) for row in body])
+    return tables
+
+
+def app_tables(at: object) -> list[list[dict[str, object]]]:
+    """The HTML tables of an ``AppTest`` run, in page order."""
+    return [table for element in at.html for table in read_tables(element.value)]  # type: ignore[attr-defined]
