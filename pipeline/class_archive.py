@@ -113,11 +113,18 @@ def ensure_archive(settings: Settings, *, force: bool = False) -> Path | None:
         return None
     finally:
         draft.unlink(missing_ok=True)
-    for stale in archive.parent.glob(f"{ARCHIVE_PREFIX}*.jsa"):
-        if stale != archive:
-            stale.unlink()
+    remove_stale(archive)
     logger.info("Spark class archive built in %.1f s: %s", time.monotonic() - started, archive)
     return archive
+
+
+def remove_stale(archive: Path) -> None:
+    """Archives of another JDK or pyspark (~120 MB each) and their training logs: only
+    ``archive`` and its log stay."""
+    for suffix in (".jsa", ".log"):
+        for stale in archive.parent.glob(f"{ARCHIVE_PREFIX}*{suffix}"):
+            if stale.stem != archive.stem:
+                stale.unlink(missing_ok=True)
 
 
 def _maps(draft: Path) -> bool:

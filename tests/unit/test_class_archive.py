@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.class_archive import _maps, archive_path, driver_archive_option
+from pipeline.class_archive import (
+    ARCHIVE_PREFIX,
+    _maps,
+    archive_path,
+    driver_archive_option,
+    remove_stale,
+)
 from pipeline.spark import spark_conf
 
 
@@ -36,3 +42,14 @@ def test_a_missing_or_damaged_draft_is_never_published(tmp_path: Path) -> None:
     damaged.write_bytes(b"\x00" * 4096)
     assert not _maps(damaged)
     assert not _maps(tmp_path / "missing.draft")
+
+
+def test_publishing_an_archive_removes_older_ones_and_their_logs(tmp_path: Path) -> None:
+    archive = archive_path(tmp_path)
+    archive.parent.mkdir(parents=True)
+    older = archive.with_name(f"{ARCHIVE_PREFIX}0123456789abcdef.jsa")
+    kept = [archive, archive.with_suffix(".log"), archive.parent / "spark.classpath"]
+    for path in [*kept, older, older.with_suffix(".log")]:
+        path.write_text("x")
+    remove_stale(archive)
+    assert sorted(archive.parent.iterdir()) == sorted(kept)
