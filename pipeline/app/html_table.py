@@ -1,8 +1,8 @@
 """Small tables as HTML, built from plain rows (no Streamlit, no I/O) and shown with ``st.html``.
 
 Why not Streamlit's own tables: ``st.dataframe`` draws with a data grid whose code (~1.2 MB) the
-browser fetches and compiles only when the first table arrives, which kept a page with a few
-ten-row tables ~0.3 s longer from being drawn (BENCHMARKS.md, "App"); ``st.table`` renders each
+browser fetches and compiles beside Vega's before the page's chart is drawn (0.1-0.3 s of a
+data page's ~2 s on two cores: BENCHMARKS.md, "Tables drawn as HTML"); ``st.table`` renders each
 cell as Markdown, so a term from a post such as ``#x_[win](http://evil.example)`` would show as a
 link. Here every cell is text: HTML-escaped, never Markdown. Sparklines are SVG images in data
 URIs, which the page's HTML sanitiser keeps (it drops inline ``<svg>``).
@@ -104,7 +104,9 @@ def sparkline_uri(
 
 def _cell(column: Column, value: object) -> str:
     if column.sparkline:
-        values = [float(item) for item in value] if isinstance(value, Sequence) else []
+        values = []
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            values = [float(item) for item in value]
         return f'<td><img alt="" src="{sparkline_uri(values)}"></td>'
     css = ' class="number"' if column.numeric else ""
     return f"<td{css}>{html.escape(cell_text(value))}</td>"

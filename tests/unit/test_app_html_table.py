@@ -93,3 +93,9 @@ def test_a_sparkline_column_draws_each_rows_series() -> None:
     (row,) = read_tables(table)[0]
     assert row["term"] == "#tea"
     assert row["trend"] == [0.0] * 299 + [22.0]
+
+
+def test_a_sparkline_cell_without_a_series_draws_an_empty_line() -> None:
+    rows = [{"trend": "not a series"}, {"trend": None}]
+    (table,) = read_tables(html_table(rows, [Column("trend", sparkline=True)]))
+    assert [row["trend"] for row in table] == [[], []]
