@@ -27,7 +27,8 @@ _STYLE = (
     ".trendoff-table th,.trendoff-table td{border:1px solid rgba(128,128,128,0.25);"
     "padding:0.3rem 0.5rem;text-align:left;vertical-align:middle;overflow-wrap:anywhere}"
     ".trendoff-table th{font-weight:400;opacity:0.75;background:rgba(128,128,128,0.06)}"
-    ".trendoff-table td.number{text-align:right;white-space:nowrap}"
+    # A number column's heading sits over its figures.
+    ".trendoff-table .number{text-align:right}.trendoff-table td.number{white-space:nowrap}"
     ".trendoff-table img{display:block}"
     "</style>"
 )

@@ -64,7 +64,7 @@ def component_modules(js_dir: Path, components: tuple[str, ...]) -> list[str]:
 @cache
 def page_html(base_path: str = "/") -> str:
     """Streamlit's index.html with the server's base address set before its scripts run, and
-    the chart and table modules imported once the page has loaded."""
+    the chart modules imported once the page has loaded."""
     static = Path(file_util.get_static_dir())
     index = (static / "index.html").read_text(encoding="utf-8")
     script = _BASE_SCRIPT % json.dumps(base_path)
