@@ -14,6 +14,7 @@ account's words and notes when each marker's word becomes visible. It prints:
   (a steady state has the two alike; a growing delay shows as a larger last third);
 - each job's lag when sending stops (posts and seconds of input not yet written), and how long
   it then took to catch up;
+- the cores each part used while posts were being sent (`cpu_share.py`; 1.0 is one core);
 - how long Ctrl-C (SIGINT) of the runner took to stop every part.
 """
 
@@ -34,6 +35,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cpu_share import CpuMeter
 from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.admin import drop_namespace, initialise
@@ -265,11 +267,14 @@ def main() -> None:
         startup = min(warmup.seen.values()) - url_at if warmup.seen else float("nan")
 
         stop_sending = threading.Event()
+        meter = CpuMeter(named={os.getpid(): "bench: producer + poller"})
+        meter.start()
         started = time.monotonic()
         summary = produce(
             settings, paced(args.rate, args.seconds, markers, args.marker_every, stop_sending)
         )
         sent_for = time.monotonic() - started
+        cores = meter.stop()
         lag = job_lag(settings, end_offsets(settings))
         stopped_at = time.monotonic()
         caught_up: dict[str, float | None] = {"speed": None, "master": None}
@@ -314,6 +319,7 @@ def main() -> None:
         "caught_up_after_s": {
             k: round(v, 1) if v is not None else None for k, v in caught_up.items()
         },
+        "cores_while_sending": cores,
         "stop_seconds": round(stop_seconds, 1),
         "runner_exit": runner.returncode,
         "runner_log": str(log),
