@@ -37,6 +37,18 @@ ARCHIVE_PREFIX = "spark-classes-"
 BUILD_TIMEOUT_SECONDS = 600
 # Options with which the archive must not be used or built: the user's own archive choices.
 _USER_ARCHIVE_OPTIONS = ("-XX:SharedArchiveFile", "-XX:ArchiveClassesAtExit", "-Xshare:")
+# A JVM that hooks class loading (a Flight Recording, a Java agent) crashes mapping the archive on
+# the JDK 17 here: SIGSEGV in KlassFactory::check_shared_class_file_load_hook, every start, seen
+# profiling the jobs with JAVA_TOOL_OPTIONS=-XX:StartFlightRecording (docs/performance.md).
+_CLASS_HOOK_OPTIONS = (
+    "-XX:StartFlightRecording",
+    "-XX:+FlightRecorder",
+    "-javaagent",
+    "-agentlib",
+    "-agentpath",
+)
+# Where a JVM also reads options from besides its command line.
+_JVM_OPTION_VARIABLES = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
 
 
 def archive_path(state_dir: Path) -> Path:
@@ -57,6 +69,15 @@ def user_chose_archive(settings: Settings) -> bool:
     return any(option in settings.spark_java_options for option in _USER_ARCHIVE_OPTIONS)
 
 
+def hooks_class_loading(settings: Settings) -> bool:
+    """Whether the driver's JVM would start a Flight Recording or a Java agent, from
+    TRENDOFF_SPARK_JAVA_OPTIONS or the JVM's own environment variables."""
+    options = " ".join(
+        [settings.spark_java_options, *(os.environ.get(name, "") for name in _JVM_OPTION_VARIABLES)]
+    )
+    return any(option in options for option in _CLASS_HOOK_OPTIONS)
+
+
 def driver_archive_option(settings: Settings) -> str:
     """``-XX:SharedArchiveFile=…`` for a local driver when the archive exists, else nothing.
 
@@ -65,6 +86,9 @@ def driver_archive_option(settings: Settings) -> str:
     if not settings.spark_master.startswith("local"):
         return ""
     if user_chose_archive(settings):
+        return ""
+    if hooks_class_loading(settings):
+        logger.info("Spark class archive not used: the driver JVM records or loads an agent")
         return ""
     archive = archive_path(settings.state_dir)
     return f"-XX:SharedArchiveFile={archive}" if archive.is_file() else ""
@@ -78,6 +102,9 @@ def ensure_archive(settings: Settings, *, force: bool = False) -> Path | None:
         return archive
     if user_chose_archive(settings):
         logger.info("Spark class archive not built: TRENDOFF_SPARK_JAVA_OPTIONS chooses its own")
+        return None
+    if hooks_class_loading(settings):
+        logger.info("Spark class archive not built: the JVM options record or load an agent")
         return None
     archive.parent.mkdir(parents=True, exist_ok=True)
     # A training run that failed still dumps its draft as its JVM exits, after we gave up on it.

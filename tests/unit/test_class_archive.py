@@ -9,6 +9,7 @@ from pipeline.class_archive import (
     _maps,
     archive_path,
     driver_archive_option,
+    ensure_archive,
     remove_stale,
 )
 from pipeline.spark import spark_conf
@@ -35,6 +36,27 @@ def test_no_archive_on_a_cluster_or_when_the_user_chose_one(make_settings, tmp_p
     own = make_settings(state_dir=tmp_path, spark_java_options="-XX:SharedArchiveFile=/opt/a.jsa")
     off = make_settings(state_dir=tmp_path, spark_java_options="-Xshare:off")
     assert [driver_archive_option(s) for s in (cluster, own, off)] == ["", "", ""]
+
+
+def test_no_archive_for_a_jvm_that_records_or_loads_an_agent(
+    make_settings, tmp_path: Path, monkeypatch
+) -> None:
+    # Such a JVM crashed mapping the archive (SIGSEGV at every start of the jobs).
+    archive = archive_path(tmp_path)
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"archive")
+    for variable in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS"):
+        monkeypatch.delenv(variable, raising=False)
+    plain = make_settings(state_dir=tmp_path)
+    assert driver_archive_option(plain) == f"-XX:SharedArchiveFile={archive}"
+    recording = make_settings(
+        state_dir=tmp_path, spark_java_options="-XX:StartFlightRecording=filename=/tmp/a.jfr"
+    )
+    assert driver_archive_option(recording) == ""
+    assert ensure_archive(recording, force=True) is None
+    assert archive.read_bytes() == b"archive"  # not rebuilt with it either
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-javaagent:/opt/agent.jar")
+    assert driver_archive_option(plain) == ""
 
 
 def test_a_missing_or_damaged_draft_is_never_published(tmp_path: Path) -> None:
