@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.stack.process import command_line
+
 PROC = Path("/proc")
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
@@ -24,8 +26,9 @@ PARTS: tuple[tuple[str, str], ...] = (
     ("producer", "-m pipeline produce"),
     ("app", "streamlit run"),
     ("runner", "-m pipeline run"),
-    ("cassandra", "trendoff.service=cassandra"),
-    ("kafka", "trendoff.service=kafka"),
+    # The stack marks its servers' command lines (pipeline.stack.process.marker).
+    ("cassandra", "-Dtrendoff.service=cassandra@"),
+    ("kafka", "-Dtrendoff.service=kafka@"),
 )
 
 
@@ -52,12 +55,12 @@ def per_process(named: dict[int, str]) -> dict[int, tuple[str, float]]:
         if not entry.name.isdigit():
             continue
         pid = int(entry.name)
+        part = named.get(pid) or part_of(command_line(pid))
+        if part is None:
+            continue
         try:
-            command_line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            part = named.get(pid) or part_of(command_line)
-            if part is not None:
-                found[pid] = (part, process_seconds((entry / "stat").read_text()))
-        except (FileNotFoundError, ProcessLookupError, ValueError):
+            found[pid] = (part, process_seconds((entry / "stat").read_text()))
+        except (FileNotFoundError, ProcessLookupError):
             continue  # ended while being read
     return found
 

@@ -52,7 +52,8 @@ def marker(service: str, state_dir: Path) -> str:
     return f"-Dtrendoff.service={service}@{state_dir}"
 
 
-def _cmdline(pid: int) -> str:
+def command_line(pid: int) -> str:
+    """A process's command line, arguments joined by spaces; empty once it has ended."""
     try:
         return (
             Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -75,7 +76,7 @@ def running_pid(files: ServiceFiles, service_marker: str) -> int | None:
         pid = int(files.pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
-    if service_marker in _cmdline(pid) and not _is_zombie(pid):
+    if service_marker in command_line(pid) and not _is_zombie(pid):
         return pid
     logger.info("removing stale pid file %s (pid %s is not our server)", files.pid_file, pid)
     files.pid_file.unlink(missing_ok=True)
