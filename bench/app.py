@@ -26,10 +26,11 @@ import time
 from collections.abc import Callable
 
 from pipeline.app.browser import CHROMIUM, CHROMIUM_ARGS
+from pipeline.app.svg_chart import CHART_CLASS
 from pipeline.serving import Serving
 from pipeline.settings import get_settings
 
-CHART = ".vega-embed svg .mark-rect path, .vega-embed canvas"
+CHART = f"svg.{CHART_CLASS} .mark-rect path, svg.{CHART_CLASS} .mark-line path"
 TIMEOUT_MS = 60000
 
 
@@ -52,7 +53,7 @@ def compare_drawn(page) -> None:  # type: ignore[no-untyped-def]
 
 def trends_drawn(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_selector('[data-testid="stMetricValue"]', timeout=TIMEOUT_MS)
-    page.wait_for_selector(".vega-embed .mark-arc path", timeout=TIMEOUT_MS)
+    page.wait_for_selector(f"svg.{CHART_CLASS} .mark-arc path", timeout=TIMEOUT_MS)
 
 
 def visits(args: argparse.Namespace) -> dict[str, list[tuple[str, Callable]]]:  # type: ignore[type-arg]

@@ -6,6 +6,7 @@ from pipeline.app import loaders
 from pipeline.app.charts import shared_words_chart, shared_words_frame, shared_words_table
 from pipeline.app.html_table import columns_of, html_table
 from pipeline.app.params import markdown_literal, parse_choice, parse_count
+from pipeline.app.svg_chart import FULL_WIDTH, draw
 
 RANKINGS = ("both", "combined")
 RANKING_LABELS = {"both": "how much both use it", "combined": "combined count"}
@@ -93,7 +94,7 @@ else:
         f"{RANKING_LABELS[by]}. Bars are uses per 1,000 words of each account (log scale), so a "
         "busy account and a quiet one compare fairly; the table has the counts."
     )
-    st.altair_chart(shared_words_chart(a, b, words), width="stretch")
+    draw(st, shared_words_chart(a, b, words), FULL_WIDTH)
     table = shared_words_table(a, b, words)
     st.html(html_table(table, columns_of(table)))
     st.download_button(

@@ -1,11 +1,15 @@
 """Reads back what a browser shows of the app's HTML tables (pipeline/app/html_table.py): each
-cell's text, and a sparkline cell as the heights of its line's points."""
+cell's text, and a sparkline cell as the heights of its line's points; and of its charts drawn on
+the server (pipeline/app/svg_chart.py): each mark's hover text."""
 
 from __future__ import annotations
 
 import base64
+import html
 import re
 from html.parser import HTMLParser
+
+from pipeline.app.svg_chart import CHART_CLASS
 
 SVG_URI = "data:image/svg+xml;base64,"
 
@@ -60,3 +64,25 @@ def read_tables(html: str) -> list[list[dict[str, object]]]:
 def app_tables(at: object) -> list[list[dict[str, object]]]:
     """The HTML tables of an ``AppTest`` run, in page order."""
     return [table for element in at.html for table in read_tables(element.value)]  # type: ignore[attr-defined]
+
+
+def app_charts(at: object) -> list[str]:
+    """The SVG of every chart of an ``AppTest`` run (pipeline/app/svg_chart.py), in page order."""
+    return [
+        element.value  # type: ignore[attr-defined]
+        for element in at.markdown  # type: ignore[attr-defined]
+        if f'class="marks {CHART_CLASS}"' in element.value
+    ]
+
+
+def chart_titles(svg: str) -> list[str]:
+    """Each mark's hover text in a chart's SVG (Vega's label of the mark)."""
+    return [html.unescape(text) for text in re.findall(r"<title>(.*?)</title>", svg)]
+
+
+def hovered_fields(svg: str) -> list[dict[str, str]]:
+    """Each mark's hover text as fields ("word: tea; uses: 3" -> {"word": "tea", "uses": "3"})."""
+    return [
+        dict(part.split(": ", 1) for part in title.split("; ") if ": " in part)
+        for title in chart_titles(svg)
+    ]

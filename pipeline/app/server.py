@@ -4,9 +4,8 @@ Opened straight at a page's address (``/trends``), Streamlit's page does not kno
 server lives and first asks ``/trends/_stcore/health`` and ``/trends/_stcore/host-config``, which
 answer 404 (two errors in the browser console) before it tries ``/``. These routes serve the same
 page with the server's address filled in (``window.__streamlit.BACKEND_BASE_URL``), so the first
-request succeeds; every page, the default one included, also has the browser import the code that
-draws charts once it has loaded (:func:`component_modules`). As it starts, the server
-imports what the page scripts import (:func:`warm_up`). Run with
+request succeeds. As it starts, the server imports what the page scripts import and starts the
+chart renderer (:func:`warm_up`). Run with
 ``streamlit run pipeline/app/server.py`` (what ``trendoff run`` does)."""
 
 from __future__ import annotations
@@ -28,6 +27,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from streamlit import file_util
 
+from pipeline.app import svg_chart
+
 SCRIPT = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 # The url_path of every page but the default one (streamlit_app.py's st.navigation).
 PAGE_PATHS = ("compare", "trends", "pipeline")
@@ -36,43 +37,13 @@ log = logging.getLogger(__name__)
 _BASE_SCRIPT = (
     "<script>window.__streamlit = {BACKEND_BASE_URL: window.location.origin + %s};</script>"
 )
-# Streamlit fetches the code of an Altair chart (Vega, ~0.8 MB) only when the script's first
-# chart reaches the browser, then compiles it before drawing. Every data page draws one, so once
-# the page has loaded the browser imports it while it waits for the script's elements.
-# (Preloading it with the page's own modules instead delayed pages without a chart; the data
-# grid's ~1.2 MB is no longer imported here: the data pages draw their tables as HTML,
-# pipeline/app/html_table.py. BENCHMARKS.md, "App".)
-IDLE_IMPORTED_COMPONENTS = ("ArrowVegaLiteChart",)
-_IDLE_IMPORT = (
-    '<script type="module">addEventListener("load", () => (window.requestIdleCallback ||'
-    " setTimeout)(() => %s.forEach((name) => import(`./static/js/${name}`)"
-    ".catch(() => {}))));</script>"
-)
-
-
-def component_modules(js_dir: Path, components: tuple[str, ...]) -> list[str]:
-    """The file names of the named components' modules in Streamlit's build (each named
-    ``<Component>.<hash>.js``), in the order given; one missing from this version is left out."""
-    return [
-        path.name
-        for component in components
-        for path in sorted(js_dir.glob(f"{component}.*.js"))
-        if path.name.count(".") == 2
-    ]
 
 
 @cache
 def page_html(base_path: str = "/") -> str:
-    """Streamlit's index.html with the server's base address set before its scripts run, and
-    the chart modules imported once the page has loaded."""
-    static = Path(file_util.get_static_dir())
-    index = (static / "index.html").read_text(encoding="utf-8")
-    script = _BASE_SCRIPT % json.dumps(base_path)
-    modules = component_modules(static / "static" / "js", IDLE_IMPORTED_COMPONENTS)
-    idle_import = _IDLE_IMPORT % json.dumps(modules)
-    return index.replace("<head>", "<head>" + script, 1).replace(
-        "</head>", idle_import + "</head>", 1
-    )
+    """Streamlit's index.html with the server's base address set before its scripts run."""
+    index = (Path(file_util.get_static_dir()) / "index.html").read_text(encoding="utf-8")
+    return index.replace("<head>", "<head>" + _BASE_SCRIPT % json.dumps(base_path), 1)
 
 
 async def _page(request: Request) -> HTMLResponse:
@@ -105,13 +76,14 @@ def _is_module(name: str) -> bool:
 
 
 def warm_up() -> None:
-    """Import what the pages import (~1.7 s here: Altair, pandas, the Cassandra driver), so the
-    first visit after a start costs what every later one does. Opening the serving connection
-    takes ~0.1 s and needs a script run's context: left to the page. A failure is left for the
-    first page to report; the log only notes it."""
+    """Import what the pages import (~1.7 s here: Altair, pandas, the Cassandra driver) and
+    start the chart renderer (~0.8 s), so the first visit after a start costs what every later
+    one does. Opening the serving connection takes ~0.1 s and needs a script run's context: left
+    to the page. A failure is left for the first page to report; the log only notes it."""
     try:
         for name in page_imports(PAGES):
             importlib.import_module(name)
+        svg_chart.warm_up()
     except Exception as error:  # noqa: BLE001 - the first page shows the real error
         log.info("app warm-up stopped early: %s", error)
 

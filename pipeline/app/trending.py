@@ -15,6 +15,7 @@ from pipeline.app.charts import term_timeline
 from pipeline.app.html_table import Column, columns_of, html_table
 from pipeline.app.params import markdown_literal
 from pipeline.app.periods import LIVE_WINDOW, human, is_live, posts_between
+from pipeline.app.svg_chart import FULL_WIDTH, draw
 from pipeline.app.trending_view import (
     KIND_LABELS,
     ending_at,
@@ -97,7 +98,7 @@ def render_ranking(answer: Trending) -> None:
         f"Posts per bucket using {markdown_literal(chosen)} over the baseline and the window "
         "(shaded)."
     )
-    st.altair_chart(term_timeline(points, (span.window_start, span.end), chosen), width="stretch")
+    draw(st, term_timeline(points, (span.window_start, span.end), chosen), FULL_WIDTH, height=220)
 
 
 def render_alerts() -> None:

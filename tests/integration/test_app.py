@@ -12,7 +12,7 @@ from pipeline.cassandra import connect
 from pipeline.settings import get_settings
 from pipeline.text import load_lexicon
 from tests.conftest import REPO_ROOT
-from tests.table_reader import app_tables
+from tests.table_reader import app_charts, app_tables, hovered_fields
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +49,11 @@ def top_two(truth) -> tuple[str, str]:
     return ranked[0][0], ranked[1][0]
 
 
+def donut_slices(svg: str) -> dict[str, int]:
+    """The donut's slices as hovered: category -> posts."""
+    return {item["category"]: int(item["posts"]) for item in hovered_fields(svg)}
+
+
 def test_compare_page_shows_the_shared_words_of_the_chosen_pair(app_env) -> None:
     _, truth = app_env
     a, b = top_two(truth)
@@ -63,7 +68,14 @@ def test_compare_page_shows_the_shared_words_of_the_chosen_pair(app_env) -> None
     expected = truth.shared_words(a, b, 20)
     assert [row["word"] for row in table] == [item.word for item in expected]
     assert [row[a] for row in table] == [f"{item.count_a:,}" for item in expected]
-    assert len(at.get("vega_lite_chart")) == 1
+    (chart,) = app_charts(at)
+    bars = hovered_fields(chart)
+    # One bar per word and account, each hovering with that account's exact count.
+    assert sorted((bar["word"], bar["account"], bar["uses"]) for bar in bars) == sorted(
+        (item.word, account, str(count))
+        for item in expected
+        for account, count in ((a, item.count_a), (b, item.count_b))
+    )
 
 
 def test_compare_page_handles_same_account_and_unknown_handle(app_env) -> None:
@@ -152,7 +164,8 @@ def test_trends_body_renders_counts_from_the_serving_layer(app_env) -> None:
     totals = truth.topic_totals()
     # Display names, and over ten years every counted post: exactly the recount.
     assert shown == {lexicon.label(c): f"{n:,}" for c, n in totals.items()}
-    assert len(at.get("vega_lite_chart")) == 3
+    donut, _lines, _head_to_head = app_charts(at)
+    assert donut_slices(donut) == {lexicon.label(c): n for c, n in totals.items() if n}
 
 
 def test_trends_fits_the_window_to_a_retimed_replay(app_env) -> None:
@@ -171,7 +184,10 @@ def test_trends_fits_the_window_to_a_retimed_replay(app_env) -> None:
     assert sum(truth.topic_totals().values()) > 0
     # Nothing before the data: every delta says "new" (or nothing for a category never seen).
     assert {metric.delta for metric in at.metric} <= {"new", None, ""}
-    assert len(at.get("vega_lite_chart")) == 3
+    donut, _lines, _head_to_head = app_charts(at)
+    assert donut_slices(donut) == {
+        lexicon.label(c): n for c, n in truth.topic_totals().items() if n
+    }
 
 
 def test_trends_page_runs(app_env) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from pipeline.app.browser import CHROMIUM, CHROMIUM_ARGS
+from pipeline.app.svg_chart import CHART_CLASS
 from tests.conftest import REPO_ROOT, RISING_HASHTAG
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -89,10 +90,10 @@ def assert_no_error_text(page) -> None:
 
 
 def chart_marks(page, timeout_ms: int = 30000) -> None:
-    """Wait until a Vega chart has drawn marks (its SVG paths or its canvas)."""
+    """Wait until a chart (SVG drawn on the server) shows marks."""
     page.wait_for_selector(
-        ".vega-embed svg .mark-rect path, .vega-embed svg .mark-arc path, "
-        ".vega-embed svg .mark-line path, .vega-embed canvas",
+        f"svg.{CHART_CLASS} .mark-rect path, svg.{CHART_CLASS} .mark-arc path, "
+        f"svg.{CHART_CLASS} .mark-line path",
         # A flat line has an empty bounding box, which Playwright never calls visible.
         state="attached",
         timeout=timeout_ms,
@@ -203,6 +204,10 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
     assert int(top_row[1].replace(",", "")) > 0 and int(top_row[3].replace(",", "")) > 0
     assert expected[0].both == max(item.both for item in expected)
     page.get_by_text(f"{len(expected):,} words both").wait_for()
+    # The chart's first word is the table's, with a bar for each account (hover text).
+    hovers = page.locator(f"svg.{CHART_CLASS} .mark-rect path title").all_text_contents()
+    first_word = [text for text in hovers if text.startswith(f"word: {expected[0].word};")]
+    assert [f"account: {a};" in first_word[0], f"account: {b};" in first_word[1]] == [True, True]
     assert_no_error_text(page)
     assert_no_none(page)
     page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
@@ -230,7 +235,7 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
     labels = {load_lexicon().label(c) for c in truth.topic_totals()}
     assert sum(int(value.replace(",", "")) for value in values) == expected_total
     assert any(value != "0" for value in values)
-    assert page.locator(".vega-embed .mark-arc path").count() > 0  # the donut has slices
+    assert page.locator(f"svg.{CHART_CLASS} .mark-arc path").count() > 0  # the donut has slices
     body = page.inner_text("body")
     assert all(label in body for label in labels)
     assert "_" not in "".join(page.locator('[data-testid="stMetricLabel"]').all_inner_texts())

@@ -1,0 +1,93 @@
+"""Charts drawn on the server: hover titles, fitting to the container, and real renders of the
+app's own charts (vl-convert runs Vega in-process: no server, nothing to mock)."""
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pipeline.app.charts import share_donut, shared_words_chart, term_timeline, trend_lines
+from pipeline.app.svg_chart import CHART_CLASS, chart_svg, fluid, with_hover_titles
+from pipeline.views import SharedWord
+
+HOSTILE = '#x_<b>"win"</b>&<script>alert(1)</script>'
+
+
+def titles(svg: str) -> list[str]:
+    return [html.unescape(text) for text in re.findall(r"<title>(.*?)</title>", svg)]
+
+
+def test_a_mark_gets_its_label_as_title_and_other_elements_stay_as_they_were() -> None:
+    svg = (
+        '<svg><g role="graphics-object" aria-label="container"/>'
+        '<path aria-label="word: a&lt;b &amp; c; uses: 3" role="graphics-symbol" d="M0,0"/>'
+        '<path role="graphics-symbol" d="M1,1"/><rect width="2" height="2"/></svg>'
+    )
+    assert with_hover_titles(svg) == (
+        '<svg><g role="graphics-object" aria-label="container"/>'
+        '<path aria-label="word: a&lt;b &amp; c; uses: 3" role="graphics-symbol" d="M0,0">'
+        "<title>word: a&lt;b &amp; c; uses: 3</title></path>"
+        '<path role="graphics-symbol" d="M1,1"/><rect width="2" height="2"/></svg>'
+    )
+
+
+def test_an_unescaped_angle_bracket_in_a_label_neither_ends_the_tag_nor_reaches_the_title() -> None:
+    # Vega escapes `&` and `"` in attribute values, not `<` or `>`.
+    svg = '<path aria-label="word: <script>x</script>" role="graphics-symbol" d="M0,0"/>'
+    titled = with_hover_titles(svg)
+    assert titled.endswith("<title>word: &lt;script&gt;x&lt;/script&gt;</title></path>")
+    assert titled.count("<script>") == 1  # only inside the attribute, where it is inert
+
+
+def test_fluid_replaces_the_fixed_size_and_keeps_the_view_box() -> None:
+    svg = (
+        '<svg xmlns="x" class="marks" width="749" height="392" viewBox="0 0 749 392">'
+        '<rect width="749"/></svg>'
+    )
+    assert fluid(svg) == (
+        f'<svg xmlns="x" viewBox="0 0 749 392" class="marks {CHART_CLASS}" '
+        'style="width:100%;height:auto"><rect width="749"/></svg>'
+    )
+    with pytest.raises(ValueError, match="not an SVG"):
+        fluid("<div></div>")
+
+
+def shared_words(count: int) -> list[SharedWord]:
+    return [SharedWord(f"word{i}", 10 * (i + 1), 3 * (i + 1), 50_000, 4_000) for i in range(count)]
+
+
+def test_the_compare_chart_draws_a_titled_bar_per_word_and_account() -> None:
+    words = [*shared_words(7), SharedWord(HOSTILE, 1, 2, 50_000, 4_000)]
+    svg = chart_svg(shared_words_chart("alice", "bob", words), 1000)
+    assert svg.startswith("<svg") and f'class="marks {CHART_CLASS}"' in svg
+    assert 'viewBox="0 0 1000 ' in svg  # drawn 1000 pixels wide, axes and legend included
+    bars = [title for title in titles(svg) if title.startswith("word: ")]
+    assert len(bars) == 2 * len(words)
+    assert any(f"word: {HOSTILE};" in title and "account: bob" in title for title in bars)
+    assert "<script>" not in re.sub(r'"[^"]*"', '""', svg)  # no live markup outside attributes
+
+
+def test_the_trend_charts_draw_every_slice_and_point() -> None:
+    start = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    series = {
+        "Coffee": [(start + timedelta(minutes=m), m % 4) for m in range(10)],
+        "Tea": [(start + timedelta(minutes=m), 1) for m in range(10)],
+    }
+    donut = chart_svg(share_donut({"Coffee": 18, "Tea": 10}, ["Coffee", "Tea"]), 333, 260)
+    assert sorted(title for title in titles(donut) if "posts" in title) == [
+        "posts: 10; category: Tea",
+        "posts: 18; category: Coffee",
+    ]
+    lines = titles(chart_svg(trend_lines(series, "Posts per category", ["Coffee", "Tea"]), 666))
+    assert sum("category: Coffee" in title for title in lines) >= 10  # a point per minute
+    timeline = chart_svg(
+        term_timeline(series["Coffee"], (start + timedelta(minutes=5), start), "#coffee"), 1000
+    )
+    assert ">#coffee</text>" in timeline
+
+
+def test_the_same_chart_is_rendered_once() -> None:
+    chart = shared_words_chart("alice", "bob", shared_words(3))
+    assert chart_svg(chart, 500) is chart_svg(chart, 500)
+    assert chart_svg(chart, 500) != chart_svg(chart, 600)
