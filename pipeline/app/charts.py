@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any  # altair has no type information for mypy
 
 import altair as alt
 import pandas as pd
 
 from pipeline.views import SharedWord
+
+# Times are drawn in UTC whatever the time zone of the process that draws them (Vega's default
+# is local time, and the axes say UTC).
+UTC_SCALE = alt.Scale(type="utc")
+# Each mark's hover text (pipeline/app/svg_chart.py shows it as the mark's SVG title), written
+# here as "field: value; …" rather than left to Vega-Lite, which repeats axis titles and
+# formats times in local time.
+HOVER = "hover"
+
+
+def hover_text(fields: Mapping[str, object]) -> str:
+    """``{"word": "tea", "uses": 3}`` -> ``"word: tea; uses: 3"``."""
+    return "; ".join(f"{name}: {value}" for name, value in fields.items())
+
+
+def utc_minute(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def significant(value: float, digits: int = 3) -> float:
@@ -58,6 +75,8 @@ def shared_words_chart(
     Bars are rates (uses per 1,000 words of each account), so a small account's bars are not
     dwarfed by a big one's; the log scale keeps a rate of 0.2 readable next to one of 20."""
     frame = shared_words_frame(a, b, words)
+    hover_fields = ["word", "account", "uses", "per 1,000 words", "rank"]
+    frame[HOVER] = [hover_text(row) for row in frame[hover_fields].to_dict("records")]
     order = [item.word for item in words]
     scale = alt.Scale()
     rates = [rate for rate in frame["per 1,000 words"] if rate > 0]
@@ -85,7 +104,7 @@ def shared_words_chart(
                 title=None,
                 legend=alt.Legend(orient="top", labelLimit=0),
             ),
-            tooltip=["word:N", "account:N", "uses:Q", "per 1,000 words:Q", "rank:Q"],
+            description=f"{HOVER}:N",
         )
     )
 
@@ -98,6 +117,7 @@ def share_donut(totals: Mapping[str, int], domain: Sequence[str] | None = None) 
         [{"category": category, "posts": posts} for category, posts in totals.items() if posts],
         columns=["category", "posts"],
     )
+    frame[HOVER] = [hover_text(row) for row in frame.to_dict("records")]
     return (
         alt.Chart(frame, title="Share of posts")
         .mark_arc(innerRadius=60)
@@ -111,7 +131,7 @@ def share_donut(totals: Mapping[str, int], domain: Sequence[str] | None = None) 
                 scale=alt.Scale(domain=list(domain)) if domain else alt.Undefined,
                 legend=alt.Legend(orient="bottom", columns=2, labelLimit=0),
             ),
-            tooltip=["category:N", "posts:Q"],
+            description=f"{HOVER}:N",
         )
     )
 
@@ -130,11 +150,19 @@ def trend_lines(
     title: str,
     domain: Sequence[str] | None = None,
 ) -> Any:
+    frame = series_frame(series)
+    frame[HOVER] = [
+        hover_text({"category": category, "time": utc_minute(moment), "posts": posts})
+        for category, moment, posts in zip(
+            frame["category"], frame["time"], frame["posts"], strict=True
+        )
+    ]
     return (
-        alt.Chart(series_frame(series), title=title)
-        .mark_line(point=True)
+        alt.Chart(frame, title=title)
+        # Hover text on each point; the line itself would only repeat its first point's.
+        .mark_line(aria=False, point=alt.OverlayMarkDef(aria=True))
         .encode(
-            x=alt.X("time:T", title="time (UTC)"),
+            x=alt.X("time:T", title="time (UTC)", scale=UTC_SCALE),
             y=alt.Y("posts:Q", title="posts", axis=alt.Axis(format="d", tickMinStep=1)),
             color=alt.Color(
                 "category:N",
@@ -143,7 +171,7 @@ def trend_lines(
                 # Below the plot, as many columns as fit: full names, never cut.
                 legend=alt.Legend(orient="bottom", columns=4, labelLimit=0),
             ),
-            tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "category:N", "posts:Q"],
+            description=f"{HOVER}:N",
         )
     )
 
@@ -158,16 +186,16 @@ def term_timeline(
     )
     shade = (
         alt.Chart(pd.DataFrame([{"start": window[0], "end": window[1]}]))
-        .mark_rect(opacity=0.12)
-        .encode(x=alt.X("start:T"), x2=alt.X2("end:T"), tooltip=alt.value(None))
+        .mark_rect(opacity=0.12, aria=False)  # no hover text: the caption says what it is
+        .encode(x=alt.X("start:T", scale=UTC_SCALE), x2=alt.X2("end:T"))
     )
     line = (
         alt.Chart(frame)
-        .mark_line()
+        # A line has one hover text, its first point's: none rather than a misleading one.
+        .mark_line(aria=False)
         .encode(
-            x=alt.X("time:T", title="time (UTC)"),
+            x=alt.X("time:T", title="time (UTC)", scale=UTC_SCALE),
             y=alt.Y("posts:Q", title="posts per bucket", axis=alt.Axis(format="d", tickMinStep=1)),
-            tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "posts:Q"],
         )
     )
     return alt.layer(shade, line, title=title)

@@ -2,7 +2,10 @@
 app's own charts (vl-convert runs Vega in-process: no server, nothing to mock)."""
 
 import html
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -76,15 +79,41 @@ def test_the_trend_charts_draw_every_slice_and_point() -> None:
     }
     donut = chart_svg(share_donut({"Coffee": 18, "Tea": 10}, ["Coffee", "Tea"]), 333, 260)
     assert sorted(title for title in titles(donut) if "posts" in title) == [
-        "posts: 10; category: Tea",
-        "posts: 18; category: Coffee",
+        "category: Coffee; posts: 18",
+        "category: Tea; posts: 10",
     ]
     lines = titles(chart_svg(trend_lines(series, "Posts per category", ["Coffee", "Tea"]), 666))
-    assert sum("category: Coffee" in title for title in lines) >= 10  # a point per minute
+    # A point per minute, hovered in UTC; the lines themselves have no hover text.
+    assert lines[:2] == [
+        "category: Coffee; time: 2026-11-28 12:00 UTC; posts: 0",
+        "category: Coffee; time: 2026-11-28 12:01 UTC; posts: 1",
+    ]
+    assert len(lines) == 20
     timeline = chart_svg(
         term_timeline(series["Coffee"], (start + timedelta(minutes=5), start), "#coffee"), 1000
     )
-    assert ">#coffee</text>" in timeline
+    assert ">#coffee</text>" in timeline and titles(timeline) == []
+
+
+def test_time_axes_read_in_utc_whatever_the_process_time_zone() -> None:
+    # A process of its own: the rendering engine reads the time zone once, when it starts.
+    script = (
+        "from datetime import UTC, datetime, timedelta\n"
+        "from pipeline.app.charts import term_timeline\n"
+        "from pipeline.app.svg_chart import chart_svg\n"
+        "start = datetime(2026, 11, 28, 12, tzinfo=UTC)\n"
+        "points = [(start + timedelta(minutes=15 * step), step) for step in range(5)]\n"
+        "print(chart_svg(term_timeline(points, (start, start + timedelta(hours=1)), 't'), 700))\n"
+    )
+    drawn = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "TZ": "America/New_York"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert ">12 PM</text>" in drawn.stdout and ">12:15</text>" in drawn.stdout
 
 
 def test_the_same_chart_is_rendered_once() -> None:
