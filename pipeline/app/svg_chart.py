@@ -5,13 +5,14 @@ Why not ``st.altair_chart``: it makes every visitor's browser fetch Vega's code 
 the first chart arrives, then compile it before drawing. With every part of ``trendoff run`` on
 two cores that was 1.2-1.5 s of a chart page's 3-4 s (BENCHMARKS.md, "App"); rendered here a
 chart costs 0.03-0.15 s once the engine has started. Hovering a mark still shows its values:
-Vega-Lite labels each mark for screen readers (``aria-label``, built from the tooltip fields),
-and :func:`with_hover_titles` repeats that label as the mark's SVG ``<title>``, which browsers
-show on hover. What is given up: Vega's action menu (save as PNG, view source).
+Vega-Lite labels each mark for screen readers (``aria-label``) with the chart's ``description``
+field (pipeline/app/charts.py writes it), and :func:`with_hover_titles` repeats that label as the
+mark's SVG ``<title>``, which browsers show on hover. What is given up: Vega's action menu
+(save as PNG, view source).
 
 The SVG is shown with ``st.markdown(unsafe_allow_html=True)`` because ``st.html`` sanitises with
-an HTML-only profile that drops inline ``<svg>``. The markup is Vega's own (every text escaped)
-plus titles this module escapes, never a string from a post.
+an HTML-only profile that drops inline ``<svg>``. Text from posts (words, terms, handles) only
+ever reaches it escaped: Vega escapes every text it writes, and this module the titles it adds.
 """
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ def warm_up() -> None:
 def draw(container: Any, chart: Any, width: int, height: int | None = None) -> None:
     """Show ``chart`` in a Streamlit ``container`` (``st``, a column, an expander).
 
-    The ``<div>`` makes Markdown take the SVG as one raw HTML block (it has no blank line), so no
-    text inside it is read as Markdown."""
-    container.markdown(f"<div>{chart_svg(chart, width, height)}</div>", unsafe_allow_html=True)
+    The ``<div>`` makes Markdown take the SVG as one raw HTML block, which ends at a blank line:
+    the SVG is put on one line (a line break inside SVG text draws as a space anyway), so no text
+    inside it is read as Markdown."""
+    svg = chart_svg(chart, width, height).replace("\r", " ").replace("\n", " ")
+    container.markdown(f"<div>{svg}</div>", unsafe_allow_html=True)

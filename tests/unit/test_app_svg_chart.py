@@ -1,7 +1,6 @@
 """Charts drawn on the server: hover titles, fitting to the container, and real renders of the
 app's own charts (vl-convert runs Vega in-process: no server, nothing to mock)."""
 
-import html
 import os
 import re
 import subprocess
@@ -13,12 +12,9 @@ import pytest
 from pipeline.app.charts import share_donut, shared_words_chart, term_timeline, trend_lines
 from pipeline.app.svg_chart import CHART_CLASS, chart_svg, fluid, with_hover_titles
 from pipeline.views import SharedWord
+from tests.table_reader import chart_titles as titles
 
 HOSTILE = '#x_<b>"win"</b>&<script>alert(1)</script>'
-
-
-def titles(svg: str) -> list[str]:
-    return [html.unescape(text) for text in re.findall(r"<title>(.*?)</title>", svg)]
 
 
 def test_a_mark_gets_its_label_as_title_and_other_elements_stay_as_they_were() -> None:
