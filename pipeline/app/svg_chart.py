@@ -10,6 +10,11 @@ field (pipeline/app/charts.py writes it), and :func:`with_hover_titles` repeats 
 mark's SVG ``<title>``, which browsers show on hover. What is given up: Vega's action menu
 (save as PNG, view source).
 
+Vega runs in renderer processes (pipeline/app/chart_renderer.py), not in the app's: vl-convert
+holds the GIL while it draws (0.1-0.3 s a chart with every part running), which would stall
+everything else the app's process does meanwhile, including serving the page's scripts to the
+browser.
+
 The SVG is shown with ``st.markdown(unsafe_allow_html=True)`` because ``st.html`` sanitises with
 an HTML-only profile that drops inline ``<svg>``. Text from posts (words, terms, handles) only
 ever reaches it escaped: Vega escapes every text it writes, and this module the titles it adds.
@@ -19,9 +24,18 @@ from __future__ import annotations
 
 import html
 import json
+import queue
 import re
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any  # altair has no type information for mypy
+from pathlib import Path
+from typing import Any, NamedTuple  # altair has no type information for mypy
+
+from pipeline.app.chart_renderer import WARM_UP_SPEC
 
 CHART_CLASS = "trendoff-chart"
 # What a chart across the page is drawn at, in pixels: about the wide layout's content width
@@ -82,32 +96,139 @@ def chart_spec(chart: Any, width: int, height: int | None = None) -> dict[str, A
     return spec
 
 
-@lru_cache(maxsize=64)
-def _render(spec_json: str) -> str:
-    import vl_convert  # imported where used: its engine starts on the first render
+# Renderer processes (pipeline/app/chart_renderer.py): two, so a page's charts and a second
+# visitor's are drawn side by side.
+RENDERERS = 2
+_RENDERER_PROGRAM = Path(__file__).with_name("chart_renderer.py")
 
-    return fluid(with_hover_titles(vl_convert.vegalite_to_svg(json.loads(spec_json))))
+
+class RenderError(RuntimeError):
+    """A chart could not be drawn; the message says why."""
+
+
+class _RendererGone(RenderError):
+    pass
+
+
+class _Renderer:
+    """One renderer process and the pipes to it; used by one thread at a time."""
+
+    def __init__(self) -> None:
+        # Its standard error is the app's: what it reports lands in the app's log.
+        self._process = subprocess.Popen(
+            [sys.executable, str(_RENDERER_PROGRAM)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="ascii",
+        )
+
+    def draw(self, spec: str) -> str:
+        requests, replies = self._process.stdin, self._process.stdout
+        assert requests is not None and replies is not None
+        try:
+            requests.write(spec + "\n")
+            requests.flush()
+            reply = replies.readline()
+        except OSError:  # a broken pipe: the process is gone
+            reply = ""
+        if not reply:
+            raise _RendererGone(f"the chart renderer exited ({self._process.poll()}): see the log")
+        answer = json.loads(reply)
+        if "error" in answer:
+            raise RenderError(answer["error"])
+        svg: str = answer["svg"]
+        return svg
+
+    def stop(self) -> None:
+        self._process.kill()
+        self._process.wait()
+
+
+_idle: queue.SimpleQueue[_Renderer] = queue.SimpleQueue()
+_started = 0
+_starting = threading.Lock()
+
+
+def _take() -> _Renderer:
+    """An idle renderer, a new one while fewer than RENDERERS run, else the next to be done."""
+    global _started
+    with _starting:
+        try:
+            return _idle.get_nowait()
+        except queue.Empty:
+            if _started < RENDERERS:
+                _started += 1
+                return _Renderer()
+    return _idle.get()
+
+
+@lru_cache(maxsize=64)
+def _render(spec: str) -> str:
+    renderer = _take()
+    try:
+        try:
+            svg = renderer.draw(spec)
+        except _RendererGone:
+            # Killed, or out of memory: replaced, and the chart tried once more.
+            renderer.stop()
+            renderer = _Renderer()
+            svg = renderer.draw(spec)
+    finally:
+        _idle.put(renderer)  # even a dead one: whoever takes it next replaces it
+    return fluid(with_hover_titles(svg))
+
+
+def spec_json(chart: Any, width: int, height: int | None = None) -> str:
+    """:func:`chart_spec` as the text renderers are given and drawings are cached by."""
+    return json.dumps(chart_spec(chart, width, height), sort_keys=True, default=str)
 
 
 def chart_svg(chart: Any, width: int, height: int | None = None) -> str:
     """The chart as SVG markup ready for the page. The same chart over the same data (a page
     refreshed within its loaders' cache time, a second visitor) is drawn once."""
-    return _render(json.dumps(chart_spec(chart, width, height), sort_keys=True, default=str))
+    return _render(spec_json(chart, width, height))
 
 
 def warm_up() -> None:
-    """Start the rendering engine (~0.8 s here) so the first chart a visitor asks for does not
-    pay for it."""
-    import vl_convert
+    """Start the renderers (each starts its engine, ~0.8 s, off the app's GIL) and wait until
+    they answer, so the first chart a visitor asks for does not pay for it."""
+    renderers = [_take() for _ in range(RENDERERS)]
+    try:
+        for renderer in renderers:
+            renderer.draw(json.dumps(WARM_UP_SPEC))
+    finally:
+        for renderer in renderers:
+            _idle.put(renderer)
 
-    vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}})
+
+class Drawing(NamedTuple):
+    """A chart to show in a Streamlit ``container`` (``st``, a column, an expander), drawn
+    ``width`` pixels wide; ``height`` is the plot's (Vega-Lite's default when None)."""
+
+    container: Any
+    chart: Any
+    width: int
+    height: int | None = None
 
 
-def draw(container: Any, chart: Any, width: int, height: int | None = None) -> None:
-    """Show ``chart`` in a Streamlit ``container`` (``st``, a column, an expander).
+# Threads that only wait for renderers, so a page's charts are drawn side by side.
+_waiting = ThreadPoolExecutor(2 * RENDERERS, thread_name_prefix="trendoff-chart")
+
+
+def draw_all(drawings: Sequence[Drawing]) -> None:
+    """Show each chart in its container, in order, as soon as it and those before it are drawn;
+    all are drawn at once.
 
     The ``<div>`` makes Markdown take the SVG as one raw HTML block, which ends at a blank line:
     the SVG is put on one line (a line break inside SVG text draws as a space anyway), so no text
     inside it is read as Markdown."""
-    svg = chart_svg(chart, width, height).replace("\r", " ").replace("\n", " ")
-    container.markdown(f"<div>{svg}</div>", unsafe_allow_html=True)
+    specs = [spec_json(chart, width, height) for _, chart, width, height in drawings]
+    for drawing, svg in zip(drawings, _waiting.map(_render, specs), strict=True):
+        one_line = svg.replace("\r", " ").replace("\n", " ")
+        drawing.container.markdown(f"<div>{one_line}</div>", unsafe_allow_html=True)
+
+
+def draw(container: Any, chart: Any, width: int, height: int | None = None) -> None:
+    """Show one ``chart`` in a ``container``: see :class:`Drawing` and :func:`draw_all`."""
+    draw_all([Drawing(container, chart, width, height)])

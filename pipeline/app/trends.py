@@ -18,7 +18,7 @@ from pipeline.app.periods import (
     posts_between,
     window_label,
 )
-from pipeline.app.svg_chart import FULL_WIDTH, draw
+from pipeline.app.svg_chart import FULL_WIDTH, Drawing, draw_all
 from pipeline.views import bucket_series
 
 # "change" reads "+12%" or "new": text, aligned with the counts beside it.
@@ -93,12 +93,24 @@ def render_trends(
     left, right = st.columns([1, 2])
     colours = sorted(label(c) for c in categories)  # one colour per category on every chart
     # Drawn at about their columns' share of the page's width (1 : 2), then fitted to them.
-    draw(left, share_donut({label(c): current[c] for c in ranked}, colours), FULL_WIDTH // 3)
-    draw(right, trend_lines(in_window, "Posts per category", colours), FULL_WIDTH * 2 // 3)
     first, second = head_to_head
     pair = {label(c): in_window[label(c)] for c in (first, second) if c in categories}
-    head = trend_lines(pair, f"{label(first)} vs {label(second)}", colours)
-    draw(st, head, FULL_WIDTH, height=220)
+    draw_all(
+        [
+            Drawing(
+                left, share_donut({label(c): current[c] for c in ranked}, colours), FULL_WIDTH // 3
+            ),
+            Drawing(
+                right, trend_lines(in_window, "Posts per category", colours), FULL_WIDTH * 2 // 3
+            ),
+            Drawing(
+                st,
+                trend_lines(pair, f"{label(first)} vs {label(second)}", colours),
+                FULL_WIDTH,
+                220,
+            ),
+        ]
+    )
     with st.expander("Counts as a table"):
         rows = [
             {

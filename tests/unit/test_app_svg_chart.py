@@ -1,16 +1,22 @@
 """Charts drawn on the server: hover titles, fitting to the container, and real renders of the
-app's own charts (vl-convert runs Vega in-process: no server, nothing to mock)."""
+app's own charts (vl-convert runs Vega in the app's renderer processes: no server, nothing to
+mock)."""
 
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from pipeline.app import svg_chart
 from pipeline.app.charts import share_donut, shared_words_chart, term_timeline, trend_lines
-from pipeline.app.svg_chart import CHART_CLASS, chart_svg, fluid, with_hover_titles
+from pipeline.app.svg_chart import CHART_CLASS, Drawing, chart_svg, fluid, with_hover_titles
 from pipeline.views import SharedWord
 from tests.table_reader import chart_titles as titles
 
@@ -116,3 +122,82 @@ def test_the_same_chart_is_rendered_once() -> None:
     chart = shared_words_chart("alice", "bob", shared_words(3))
     assert chart_svg(chart, 500) is chart_svg(chart, 500)
     assert chart_svg(chart, 500) != chart_svg(chart, 600)
+
+
+def test_a_renderer_that_died_is_replaced_and_the_chart_still_drawn() -> None:
+    svg_chart.warm_up()
+    renderers = children_of(os.getpid(), "chart_renderer.py")
+    assert len(renderers) == svg_chart.RENDERERS
+    for pid in renderers:  # as if killed by the kernel for memory
+        os.kill(pid, signal.SIGKILL)
+    for name in ("carol", "erin", "frank"):  # more charts than renderers: each is replaced
+        svg = chart_svg(shared_words_chart(name, "dave", shared_words(2)), 400)
+        assert len([title for title in titles(svg) if title.startswith("word: ")]) == 4
+    assert not set(children_of(os.getpid(), "chart_renderer.py")) & set(renderers)
+
+
+def test_a_spec_vega_cannot_draw_is_a_clear_error_and_the_next_chart_is_drawn() -> None:
+    with pytest.raises(svg_chart.RenderError, match="conversion failed"):
+        svg_chart._render(json.dumps({"mark": "no-such-mark", "data": {"values": []}}))
+    svg = chart_svg(shared_words_chart("gina", "hal", shared_words(1)), 400)
+    assert len([title for title in titles(svg) if title.startswith("word: ")]) == 2
+
+
+def test_charts_drawn_together_are_shown_in_their_containers_in_order() -> None:
+    class Container:
+        def __init__(self) -> None:
+            self.shown: list[str] = []
+
+        def markdown(self, body: str, unsafe_allow_html: bool) -> None:
+            assert unsafe_allow_html and body.startswith("<div><svg") and "\n" not in body
+            self.shown.append(body)
+
+    left, right = Container(), Container()
+    charts = [shared_words_chart(name, "bob", shared_words(n)) for name, n in (("x", 1), ("y", 3))]
+    svg_chart.draw_all([Drawing(left, charts[0], 300), Drawing(right, charts[1], 500)])
+    assert [len(titles(body)) for body in left.shown + right.shown] == [2, 6]
+    assert 'viewBox="0 0 300 ' in left.shown[0] and 'viewBox="0 0 500 ' in right.shown[0]
+
+
+def test_renderers_exit_when_their_app_is_killed() -> None:
+    script = (
+        "import sys\n"
+        "from pipeline.app import svg_chart\n"
+        "svg_chart.warm_up()\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.read()\n"  # until killed
+    )
+    app = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert app.stdout is not None and app.stdout.readline() == "ready\n"
+    renderers = children_of(app.pid, "chart_renderer.py")
+    assert len(renderers) == svg_chart.RENDERERS
+    app.kill()
+    app.wait()
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in renderers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in renderers if alive(pid)]
+
+
+def children_of(parent: int, running: str) -> list[int]:
+    """The live processes whose parent is ``parent`` and whose command line has ``running``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z" and running in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's bookkeeping remains
