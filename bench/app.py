@@ -54,7 +54,7 @@ def compare_drawn(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def trends_drawn(page) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_selector('[data-testid="stMetricValue"]', timeout=TIMEOUT_MS)
+    page.wait_for_selector(".trendoff-metric-value", timeout=TIMEOUT_MS)
     page.wait_for_selector(f"svg.{CHART_CLASS} .mark-arc path", timeout=TIMEOUT_MS)
 
 

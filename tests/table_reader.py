@@ -1,6 +1,7 @@
 """Reads back what a browser shows of the app's HTML tables (pipeline/app/html_table.py): each
 cell's text, and a sparkline cell as the heights of its line's points; and of its charts drawn on
-the server (pipeline/app/svg_chart.py): each mark's hover text."""
+the server (pipeline/app/svg_chart.py): each mark's hover text; and of its metric cards
+(pipeline/app/html_metrics.py)."""
 
 from __future__ import annotations
 
@@ -86,3 +87,44 @@ def hovered_fields(svg: str) -> list[dict[str, str]]:
         dict(part.split(": ", 1) for part in title.split("; ") if ": " in part)
         for title in chart_titles(svg)
     ]
+
+
+class _MetricParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.metrics: list[dict[str, str | None]] = []
+        self._field: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        classes = (values.get("class") or "").split()
+        if "trendoff-metric" in classes:
+            self.metrics.append(
+                {"label": "", "value": "", "delta": None, "help": values.get("title")}
+            )
+        elif "trendoff-metric-label" in classes:
+            self._field = "label"
+        elif "trendoff-metric-value" in classes:
+            self._field = "value"
+        elif "trendoff-metric-delta" in classes:
+            self.metrics[-1]["delta"] = values.get("data-delta")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._field = None
+
+    def handle_data(self, data: str) -> None:
+        if self._field is not None:
+            self.metrics[-1][self._field] = (self.metrics[-1][self._field] or "") + data
+
+
+def read_metrics(html: str) -> list[dict[str, str | None]]:
+    """Every metric card in ``html`` (pipeline/app/html_metrics.py): its label, value, change
+    badge (as given, "+12%" or "new"; None without one) and hover text."""
+    parser = _MetricParser()
+    parser.feed(html)
+    return parser.metrics
+
+
+def app_metrics(at: object) -> list[dict[str, str | None]]:
+    """The metric cards of an ``AppTest`` run, in page order."""
+    return [metric for element in at.html for metric in read_metrics(element.value)]  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ import streamlit as st
 
 from pipeline.app import loaders
 from pipeline.app.charts import share_donut, trend_lines
+from pipeline.app.html_metrics import Metric, metric_cards
 from pipeline.app.html_table import Column, html_table
 from pipeline.app.periods import (
     LIVE_WINDOW,
@@ -72,16 +73,18 @@ def render_trends(
     current = {c: sum(n for t, n in series[c] if t >= window.since) for c in categories}
     previous = {c: sum(n for t, n in series[c] if t < window.since) for c in categories}
 
-    columns = st.columns(min(len(categories), 5) or 1)
     ranked = sorted(categories, key=lambda c: (-current[c], label(c)))
-    for index, category in enumerate(ranked):
-        columns[index % len(columns)].metric(
+    metrics = [
+        Metric(
             label(category),
             f"{current[category]:,}",
             delta=change(current[category], previous[category]),
             help=f"{previous[category]:,} in the previous period; "
             f"{totals[category]:,} posts in all",
         )
+        for category in ranked
+    ]
+    st.html(metric_cards(metrics, per_row=5))
 
     if not any(current.values()):
         st.info(

@@ -23,7 +23,7 @@ from tests.conftest import REPO_ROOT, RISING_HASHTAG
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-METRICS_SUM_TO = """total => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+METRICS_SUM_TO = """total => [...document.querySelectorAll('.trendoff-metric-value')]
     .reduce((sum, metric) => sum + Number(metric.innerText.replaceAll(',', '')), 0) === total"""
 ERROR_MARKERS = ("Traceback", "Error:", "Exception", "KeyError", "StreamlitAPIException")
 
@@ -231,14 +231,14 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
         )
     finally:
         page.screenshot(path=str(ARTIFACTS / "trends.png"), full_page=True)
-    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    values = page.locator(".trendoff-metric-value").all_inner_texts()
     labels = {load_lexicon().label(c) for c in truth.topic_totals()}
     assert sum(int(value.replace(",", "")) for value in values) == expected_total
     assert any(value != "0" for value in values)
     assert page.locator(f"svg.{CHART_CLASS} .mark-arc path").count() > 0  # the donut has slices
     body = page.inner_text("body")
     assert all(label in body for label in labels)
-    assert "_" not in "".join(page.locator('[data-testid="stMetricLabel"]').all_inner_texts())
+    assert "_" not in "".join(page.locator(".trendoff-metric-label").all_inner_texts())
     assert_no_error_text(page)
     assert_no_none(page)
     page.screenshot(path=str(ARTIFACTS / "trends.png"), full_page=True)
