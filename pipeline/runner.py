@@ -11,10 +11,17 @@ Each part runs in a session of its own, so a Ctrl-C in the terminal reaches only
 which then stops the parts in order (the source first); a part's own Spark JVM is never hit by
 the terminal's signal halfway through a py4j call. On Linux each part also gets SIGTERM if the
 runner itself dies, so a killed runner leaves no orphans.
+
+With ``run_background_nice`` the jobs and the source run at a lower CPU priority than the app:
+on a busy machine a visitor's page is drawn first and the jobs catch up in the idle moments
+between page loads, at a price in freshness (docs/performance.md). On Linux the priority of the
+part's whole session is lowered (its autogroup): with sessions of their own, per-process nice
+values would compete only inside each session.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shlex
@@ -57,6 +64,7 @@ class Part:
     started: float = 0.0
     restart_at: float = 0.0
     log: RotatingLog | None = None
+    nice: int = 0
 
     def __post_init__(self) -> None:
         self.status = PartStatus(self.name)
@@ -86,11 +94,14 @@ def app_command(settings: Settings) -> list[str]:
 
 def parts(settings: Settings, source: str, batch_every: str, with_jobs: bool) -> list[Part]:
     trendoff = [sys.executable, "-m", "pipeline"]
+    background = settings.run_background_nice
     selected = []
     if with_jobs:
-        selected.append(Part("jobs", [*trendoff, "jobs", "--batch-every", batch_every]))
+        jobs = [*trendoff, "jobs", "--batch-every", batch_every]
+        selected.append(Part("jobs", jobs, nice=background))
         if source != "none":
-            selected.append(Part("source", [*trendoff, "produce", *shlex.split(source)]))
+            produce = [*trendoff, "produce", *shlex.split(source)]
+            selected.append(Part("source", produce, nice=background))
     selected.append(Part("app", app_command(settings)))
     return selected
 
@@ -199,7 +210,7 @@ def _start(part: Part, logs: Path) -> None:
         stdout=subprocess.PIPE if part.log else None,
         stderr=subprocess.STDOUT if part.log else None,
         start_new_session=True,
-        preexec_fn=_prepare_child,
+        preexec_fn=functools.partial(_prepare_child, part.nice),
     )
     part.started = time.monotonic()
     part.status.started(part.process.pid, datetime.now(UTC))
@@ -211,7 +222,13 @@ def _start(part: Part, logs: Path) -> None:
             name=f"log-{part.name}",
             daemon=True,
         ).start()
-    logger.info("started %s (pid %d), log %s", part.name, part.process.pid, _log(logs, part))
+    logger.info(
+        "started %s (pid %d, nice %d), log %s",
+        part.name,
+        part.process.pid,
+        part.nice,
+        _log(logs, part),
+    )
 
 
 def _copy_output(output: IO[bytes], log: RotatingLog) -> None:
@@ -225,10 +242,30 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _prepare_child() -> None:
+def _prepare_child(nice: int) -> None:
     """In the child, before exec: SIGINT back to its default (each part stops cleanly on it),
-    and on Linux, SIGTERM to the child when the runner dies."""
+    the part's CPU priority lowered by ``nice``, and on Linux, SIGTERM to the child when the
+    runner dies.
+
+    Only system calls here (no Python-level locks: the runner has threads when it forks)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if nice:
+        # Inherited by every thread and process the part starts (its Spark JVM too).
+        os.nice(nice)
+        # The child has just become a session leader, with a scheduling group of its own where
+        # the kernel groups by session (autogroup): lower that group too, or its nice value
+        # would matter only against the other processes of the same session.
+        try:
+            group = os.open("/proc/self/autogroup", os.O_WRONLY)
+        except OSError:
+            pass  # no autogroup scheduling here: the process nice value is what counts
+        else:
+            try:
+                os.write(group, str(nice).encode())
+            except OSError:
+                pass  # autogroup disabled: likewise
+            finally:
+                os.close(group)
     if sys.platform.startswith("linux"):
         import ctypes
 

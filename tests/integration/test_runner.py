@@ -29,12 +29,15 @@ def run_settings(namespace_settings: Settings, tmp_path: Path) -> Settings:
     return namespace_settings.model_copy(update={"state_dir": tmp_path})
 
 
-def start_runner(settings: Settings, source: str, port: int) -> subprocess.Popen[str]:
+def start_runner(
+    settings: Settings, source: str, port: int, background_nice: int = 0
+) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDOFF_")}
     env.update(
         TRENDOFF_NAMESPACE=settings.namespace,
         TRENDOFF_STATE_DIR=str(settings.state_dir),
         TRENDOFF_APP_PORT=str(port),
+        TRENDOFF_RUN_BACKGROUND_NICE=str(background_nice),
     )
     return start_runner_with_env(env, source)
 
@@ -110,13 +113,24 @@ def cleanup_namespace_processes(run_settings: Settings) -> Iterator[None]:
 def test_finished_source_keeps_jobs_running_and_ctrl_c_stops_everything_quietly(
     run_settings: Settings,
 ) -> None:
-    runner = start_runner(run_settings, "--source synthetic --limit 300 --retime now", 8591)
+    background = 10
+    runner = start_runner(
+        run_settings, "--source synthetic --limit 300 --retime now", 8591, background
+    )
     wait_for_progress(run_settings, "speed")
     wait_for_progress(run_settings, "master")
     # The 300 posts are long sent: the source has finished, the runner and its parts have not.
     time.sleep(3)
     assert runner.poll() is None, runner.stderr.read() if runner.stderr else ""
     assert len(processes_of(run_settings.namespace)) >= 3
+    # The app answers visitors first: the jobs and their Spark JVM run at the lower priority,
+    # and so do their session's scheduling groups (where the kernel has them).
+    own = os.nice(0)
+    grouped = Path("/proc/self/autogroup").exists()
+    priorities = priorities_by_part(processes_of(run_settings.namespace))
+    assert priorities["app"] == {(own, 0 if grouped else None)}
+    lowered = (min(19, own + background), background if grouped else None)
+    assert priorities["jobs"] == priorities["spark"] == {lowered}
 
     started = time.monotonic()
     os.killpg(runner.pid, signal.SIGINT)
@@ -156,6 +170,30 @@ def describe(pids: list[int]) -> list[str]:
             continue
         described.append(f"{pid}: {command.decode(errors='replace')[:300]}")
     return described
+
+
+def priorities_by_part(pids: list[int]) -> dict[str, set[tuple[int, int | None]]]:
+    """For each kind of process: the set of (nice value, its session group's nice value) seen;
+    None for the group where the kernel has no such groups."""
+    kinds = {
+        "streamlit": "app",
+        "chart_renderer": "app",
+        "pipeline jobs": "jobs",
+        "SparkSubmit": "spark",
+    }
+    seen: dict[str, set[tuple[int, int | None]]] = {}
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            nice = int(Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[16])
+            group_file = Path(f"/proc/{pid}/autogroup")
+            group = int(group_file.read_text().split()[-1]) if group_file.exists() else None
+        except (OSError, ValueError):
+            continue
+        kind = next((name for marker, name in kinds.items() if marker in command), None)
+        if kind is not None:
+            seen.setdefault(kind, set()).add((nice, group))
+    return seen
 
 
 def wait_for_progress_or_parts(settings: Settings, runner: subprocess.Popen[str]) -> None:
