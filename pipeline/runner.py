@@ -12,11 +12,9 @@ which then stops the parts in order (the source first); a part's own Spark JVM i
 the terminal's signal halfway through a py4j call. On Linux each part also gets SIGTERM if the
 runner itself dies, so a killed runner leaves no orphans.
 
-With ``run_background_nice`` the jobs and the source run at a lower CPU priority than the app:
-on a busy machine a visitor's page is drawn first and the jobs catch up in the idle moments
-between page loads, at a price in freshness (docs/performance.md). On Linux the priority of the
-part's whole session is lowered (its autogroup): with sessions of their own, per-process nice
-values would compete only inside each session.
+With ``background_nice`` the jobs and the source run at a lower CPU priority than the app (as
+do Kafka and Cassandra when ``trendoff stack up`` starts them): on a busy machine a visitor's
+page is drawn first and the pipeline catches up between page loads (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -36,6 +34,7 @@ from pathlib import Path
 from typing import IO
 
 from pipeline.jvm import PROJECT_ROOT
+from pipeline.priority import lower_priority
 from pipeline.settings import Settings
 from pipeline.supervision import (
     PartStatus,
@@ -94,7 +93,7 @@ def app_command(settings: Settings) -> list[str]:
 
 def parts(settings: Settings, source: str, batch_every: str, with_jobs: bool) -> list[Part]:
     trendoff = [sys.executable, "-m", "pipeline"]
-    background = settings.run_background_nice
+    background = settings.background_nice
     selected = []
     if with_jobs:
         jobs = [*trendoff, "jobs", "--batch-every", batch_every]
@@ -245,27 +244,9 @@ def _interrupt(signum: int, frame: object) -> None:
 def _prepare_child(nice: int) -> None:
     """In the child, before exec: SIGINT back to its default (each part stops cleanly on it),
     the part's CPU priority lowered by ``nice``, and on Linux, SIGTERM to the child when the
-    runner dies.
-
-    Only system calls here (no Python-level locks: the runner has threads when it forks)."""
+    runner dies. Only system calls here: the runner has threads when it forks."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    if nice:
-        # Inherited by every thread and process the part starts (its Spark JVM too).
-        os.nice(nice)
-        # The child has just become a session leader, with a scheduling group of its own where
-        # the kernel groups by session (autogroup): lower that group too, or its nice value
-        # would matter only against the other processes of the same session.
-        try:
-            group = os.open("/proc/self/autogroup", os.O_WRONLY)
-        except OSError:
-            pass  # no autogroup scheduling here: the process nice value is what counts
-        else:
-            try:
-                os.write(group, str(nice).encode())
-            except OSError:
-                pass  # autogroup disabled: likewise
-            finally:
-                os.close(group)
+    lower_priority(nice)
     if sys.platform.startswith("linux"):
         import ctypes
 

@@ -240,13 +240,14 @@ class Settings(BaseSettings):
     run_log_backups: int = Field(
         3, ge=0, description="Rotated logs `trendoff run` keeps per part (`jobs.log.1` …)."
     )
-    run_background_nice: int = Field(
+    background_nice: int = Field(
         0,
         ge=0,
         le=19,
-        description="How much `trendoff run` lowers the CPU priority of the jobs and the source "
-        "below the app's (a nice value, 0-19). On a machine the jobs keep busy, 10 draws pages "
-        "0.4-2.4 s sooner but makes posts take longer to show (docs/performance.md).",
+        description="How much lower than the app's the CPU priority of everything else is (a "
+        "nice value, 0-19): the jobs and the source `trendoff run` starts, and the Kafka and "
+        "Cassandra `trendoff stack up` starts (from their next start). On a machine the "
+        "pipeline keeps busy, 10 draws pages 0.4-2.4 s sooner (docs/performance.md).",
     )
 
     # Trending terms (docs/trending.md)

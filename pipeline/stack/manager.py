@@ -63,7 +63,12 @@ def up(settings: Settings) -> list[ServiceStatus]:
         classpath = classpaths[service.name]
         service.prepare(java, classpath)
         started = time.monotonic()
-        pid = process.spawn(service.command(java, classpath), service.files, cwd=service.files.root)
+        pid = process.spawn(
+            service.command(java, classpath),
+            service.files,
+            cwd=service.files.root,
+            nice=settings.background_nice,
+        )
         logger.info("started %s (pid %d), log %s", service.name, pid, service.files.log_file)
         launched[service.name] = (service, pid, started)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import os
 import signal
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import TrendoffError
+from pipeline.priority import lower_priority
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +119,15 @@ def ensure_writable(directory: Path) -> None:
 
 
 def spawn(
-    command: Sequence[str], files: ServiceFiles, cwd: Path, env: Mapping[str, str] | None = None
+    command: Sequence[str],
+    files: ServiceFiles,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    nice: int = 0,
 ) -> int:
-    """Start a detached server with its output appended to its log; record and return its pid."""
+    """Start a detached server with its output appended to its log; record and return its pid.
+
+    ``nice`` lowers its CPU priority (and its session's scheduling group) below the app's."""
     files.root.mkdir(parents=True, exist_ok=True)
     with files.log_file.open("ab") as log:
         log.write(f"\n===== starting at {time.strftime('%Y-%m-%dT%H:%M:%S%z')} =====\n".encode())
@@ -132,6 +140,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=env,
+            preexec_fn=functools.partial(lower_priority, nice) if nice else None,
         )
     files.pid_file.write_text(str(process.pid))
     return process.pid

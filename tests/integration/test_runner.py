@@ -37,7 +37,7 @@ def start_runner(
         TRENDOFF_NAMESPACE=settings.namespace,
         TRENDOFF_STATE_DIR=str(settings.state_dir),
         TRENDOFF_APP_PORT=str(port),
-        TRENDOFF_RUN_BACKGROUND_NICE=str(background_nice),
+        TRENDOFF_BACKGROUND_NICE=str(background_nice),
     )
     return start_runner_with_env(env, source)
 
