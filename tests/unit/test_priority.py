@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from pipeline.runner import _prepare_child, parts
 from pipeline.settings import Settings
@@ -82,3 +83,10 @@ def test_the_jobs_and_the_source_get_the_setting_and_the_app_keeps_full_priority
     settings = Settings(background_nice=background)
     niceness = {part.name: part.nice for part in parts(settings, "--source synthetic", "15m", True)}
     assert niceness == {"jobs": background, "source": background, "app": 0}
+
+
+@pytest.mark.parametrize("bad", [-1, 20])
+def test_a_priority_outside_what_nice_allows_is_refused_by_name(bad: int) -> None:
+    # Below 0 would need privileges; above 19 the kernel has no lower priority.
+    with pytest.raises(ValidationError, match="background_nice"):
+        Settings(background_nice=bad)
