@@ -31,6 +31,7 @@ from pipeline.views import (
     SharedWord,
     bucket_series,
     merge_counts,
+    merge_window_counts,
     rank_counts,
     rank_shared_words,
     resolve_account,
@@ -219,11 +220,10 @@ class Serving:
                 else {}
             )
             speed = (
-                (word, as_utc(row.window_start), uses)
+                (as_utc(row.window_start), unpack_vocabulary([(row.words, row.uses)]))
                 for row in speed_future.result()
-                for word, uses in unpack_vocabulary([(row.words, row.uses)]).items()
             )
-            merged.append(merge_counts(batch, speed, snapshot.high_water))  # type: ignore[arg-type]
+            merged.append(merge_window_counts(batch, speed, snapshot.high_water))  # type: ignore[arg-type]
         return merged
 
     def _topic_minutes(self, category: str, snapshot: Snapshot) -> dict[datetime, int]:
@@ -243,6 +243,12 @@ class Serving:
         """Every word of one account (handle or id) with its merged count (the
         distinctive-words input)."""
         return self._word_counts(self.resolve([author])[0], self.snapshot())
+
+    def pair_word_counts(self, a: str, b: str) -> tuple[dict[str, int], dict[str, int]]:
+        """Both accounts' merged word counts, from one snapshot: what their shared words and
+        their distinctive words are both computed from, so a comparison reads each once."""
+        counts_a, counts_b = self._word_counts_of(self.resolve([a, b]), self.snapshot())
+        return counts_a, counts_b
 
     def newest_post(self) -> datetime | None:
         """created_at of the newest counted post: the app's freshness badge and replay clock."""
@@ -283,8 +289,7 @@ class Serving:
     ) -> list[SharedWord]:
         """Words both use (all of them when ``limit`` is None), ranked as
         :func:`pipeline.views.rank_shared_words` says."""
-        counts_a, counts_b = self._word_counts_of(self.resolve([a, b]), self.snapshot())
-        return rank_shared_words(counts_a, counts_b, limit, by)
+        return rank_shared_words(*self.pair_word_counts(a, b), limit, by)
 
     def account_words(self, author: str, limit: int = 20) -> list[tuple[str, int]]:
         return rank_counts(self.word_counts(author), limit)

@@ -22,7 +22,7 @@ from pipeline.stack.process import pid_alive
 from pipeline.supervision import read_status, status_path
 from pipeline.text import Lexicon, load_lexicon
 from pipeline.trending import TopTerm, Trending, TrendParams
-from pipeline.views import SharedWord
+from pipeline.views import SharedWord, rank_shared_words
 
 
 @st.cache_resource
@@ -57,19 +57,22 @@ def account_directory() -> list[tuple[str, int]]:
 
 
 @st.cache_data(ttl=15, show_spinner=False)
-def shared_words(a: str, b: str, by: str) -> list[SharedWord]:
-    """Every word both use, ranked: the page shows the top n and says how many there are."""
-    return serving().shared_words(a, b, None, by)
+def pair_word_counts(a: str, b: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Both accounts' word counts, read once per pair: the shared and the distinctive words
+    are computed from the same snapshot (reading them for each doubled the Compare page's
+    Cassandra reads)."""
+    return serving().pair_word_counts(a, b)
 
 
 @st.cache_data(ttl=15, show_spinner=False)
-def word_counts(author: str) -> dict[str, int]:
-    return serving().word_counts(author)
+def shared_words(a: str, b: str, by: str) -> list[SharedWord]:
+    """Every word both use, ranked: the page shows the top n and says how many there are."""
+    return rank_shared_words(*pair_word_counts(a, b), None, by)
 
 
 @st.cache_data(ttl=15, show_spinner=False)
 def distinctive(a: str, b: str) -> tuple[list[Distinctive], list[Distinctive]]:
-    return distinctive_words(word_counts(a), word_counts(b))
+    return distinctive_words(*pair_word_counts(a, b))
 
 
 @st.cache_data(ttl=3, show_spinner=False)

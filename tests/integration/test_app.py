@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline.app.charts import significant
 from pipeline.cassandra import connect
+from pipeline.distinctive import distinctive_words
 from pipeline.settings import get_settings
 from pipeline.text import load_lexicon
 from tests.conftest import REPO_ROOT
@@ -64,7 +65,7 @@ def test_compare_page_shows_the_shared_words_of_the_chosen_pair(app_env) -> None
     assert not at.exception
     assert at.selectbox(key="account_a").value == a
     assert at.selectbox(key="account_b").value == b
-    table = app_tables(at)[0]
+    table, distinctive_a, distinctive_b = app_tables(at)
     expected = truth.shared_words(a, b, 20)
     assert [row["word"] for row in table] == [item.word for item in expected]
     assert [row[a] for row in table] == [f"{item.count_a:,}" for item in expected]
@@ -76,6 +77,15 @@ def test_compare_page_shows_the_shared_words_of_the_chosen_pair(app_env) -> None
         for item in expected
         for account, count in ((a, item.count_a), (b, item.count_b))
     )
+    # What sets each apart, weighed from the same word counts as the shared words.
+    of_a, of_b = distinctive_words(truth.words_by_author[a], truth.words_by_author[b])
+    assert [(row["word"], row["uses"]) for row in distinctive_a] == [
+        (item.word, f"{item.count_a:,}") for item in of_a
+    ]
+    assert [(row["word"], row["uses"]) for row in distinctive_b] == [
+        (item.word, f"{item.count_b:,}") for item in of_b
+    ]
+    assert of_a and of_b
 
 
 def test_compare_page_handles_same_account_and_unknown_handle(app_env) -> None:

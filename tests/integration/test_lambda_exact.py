@@ -158,6 +158,11 @@ def assert_exact(
         assert serving.topic_totals() == truth.topic_totals()
         for a, b in pairs:
             assert serving.shared_words(a, b, 20) == truth.shared_words(a, b, 20), (a, b)
+            # What the Compare page reads once and ranks and weighs itself.
+            assert serving.pair_word_counts(a, b) == (
+                dict(truth.words_by_author[a]),
+                dict(truth.words_by_author[b]),
+            ), (a, b)
         served = {account.author_id: account.posts for account in serving.accounts(limit=10**6)}
     assert served == dict(truth.posts_by_author)
 

@@ -11,6 +11,7 @@ from pipeline.views import (
     floor_time,
     high_water_mark,
     merge_counts,
+    merge_window_counts,
     rank_counts,
     rank_shared_words,
     unpack_vocabulary,
@@ -65,6 +66,34 @@ def test_merge_takes_speed_rows_from_the_high_water_mark_on() -> None:
 def test_merge_without_batch_uses_all_speed_rows() -> None:
     speed = [("coffee", at(0), 7), ("coffee", at(60), 2), ("tea", at(0), 0)]
     assert merge_counts({}, speed, high_water=None) == {"coffee": 9}
+
+
+def test_merge_of_whole_windows_takes_windows_from_the_high_water_mark_on() -> None:
+    batch = {"coffee": 5, "tea": 1}
+    windows = [(at(0), {"coffee": 7, "tea": 9}), (at(60), {"coffee": 2}), (at(120), {"beer": 3})]
+    assert merge_window_counts(batch, windows, high_water=at(60)) == {
+        "coffee": 7,
+        "tea": 1,
+        "beer": 3,
+    }
+    assert merge_window_counts({}, windows, high_water=None) == {
+        "coffee": 9,
+        "tea": 9,
+        "beer": 3,
+    }
+
+
+@pytest.mark.parametrize("high_water", [None, at(0), at(60), at(120), at(180)])
+def test_merge_of_whole_windows_equals_the_merge_of_their_rows(high_water: datetime | None) -> None:
+    batch = {"coffee": 5, "tea": 1, "kvass": 2}
+    windows = [
+        (at(0), {"coffee": 7, "tea": 9, "zero": 0}),
+        (at(60), {"coffee": 2, "kvass": 1}),
+        (at(60), {"beer": 4}),  # a second row of one window: another packed chunk
+        (at(120), {"beer": 3, "tea": 2}),
+    ]
+    rows = [(word, start, uses) for start, counts in windows for word, uses in counts.items()]
+    assert merge_window_counts(batch, windows, high_water) == merge_counts(batch, rows, high_water)
 
 
 def words_and_counts(words: list[SharedWord]) -> list[tuple[str, int, int]]:
