@@ -7,7 +7,10 @@ Needs the local stack (`trendoff stack up`). In a fresh namespace and state dir 
 `make run` starts) and then acts as its source: it sends dev posts at ``--rate`` posts/s for
 ``--seconds``, and every ``--marker-every`` seconds a marker post carrying a word of its own. A
 poller asks the serving layer (the same query the app's compare page makes) for the marker
-account's words and notes when each marker's word becomes visible. It prints:
+account's words and notes when each marker's word becomes visible. The posts are sent from a
+process of their own at the priority `trendoff run` gives its source (`TRENDOFF_BACKGROUND_NICE`:
+a `--setting`, else its default), while the poller keeps the bench's, as the app does: so a
+priority setting is compared the way users would run it. It prints:
 
 - start-up: seconds from the runner printing its URL to the first marker visible;
 - produce -> visible p50 / p95 / max over every marker, and the first vs last third's p95
@@ -22,7 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
+import queue
+import resource
 import signal
 import statistics
 import subprocess
@@ -34,6 +40,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cpu_share import CpuMeter
 from kafka import KafkaConsumer, TopicPartition
@@ -43,6 +50,7 @@ from pipeline.cassandra import build_cluster
 from pipeline.ingest.model import Post, Rejected
 from pipeline.ingest.producer import produce
 from pipeline.ingest.sources import open_source
+from pipeline.priority import lower_priority
 from pipeline.serving import Serving
 from pipeline.settings import Settings
 
@@ -82,20 +90,25 @@ class Markers:
 
     def pending(self) -> bool:
         with self.lock:
-            return len(self.seen) < len(self.sent)
+            return bool(self.sent.keys() - self.seen.keys())
 
     def observe(self, words: set[str]) -> None:
+        """Note when each of this run's marker words was first seen. Markers are sent from
+        another process, which reports their send times when it ends: so every word of this
+        run counts, not only those whose send time is known here yet."""
         now = time.monotonic()
+        prefix = f"fp{self.run}n"
         with self.lock:
-            for word in self.sent.keys() - self.seen.keys():
-                if word in words:
+            for word in words:
+                if word.startswith(prefix) and word not in self.seen:
                     self.seen[word] = now
 
     def delays(self) -> list[tuple[float, float]]:
-        """(sent at, seconds to visible) of every marker seen, in send order."""
+        """(sent at, seconds to visible) of every marker sent and seen, in send order."""
         with self.lock:
             return sorted(
-                (self.sent[word], self.seen[word] - self.sent[word]) for word in self.seen
+                (self.sent[word], self.seen[word] - self.sent[word])
+                for word in self.seen.keys() & self.sent.keys()
             )
 
 
@@ -128,6 +141,44 @@ def paced(
             yield next(posts)
             sent += 1
         time.sleep(max(0.0, SLICE_SECONDS - (time.monotonic() - started - elapsed)))
+
+
+def send_paced(
+    settings: Settings,
+    run: str,
+    rate: int,
+    seconds: float,
+    marker_every: float,
+    nice: int,
+    results: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
+    """The sending process: a session of its own at the source's priority, as `trendoff run`
+    starts its source (pipeline/priority.py). Reports the posts sent, the markers' send times
+    (CLOCK_MONOTONIC: the same clock in every process) and the CPU seconds it used."""
+    os.setsid()
+    lower_priority(nice)
+    markers = Markers(run)
+    started = time.monotonic()
+    summary = produce(settings, paced(rate, seconds, markers, marker_every, threading.Event()))
+    sent_for = time.monotonic() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_seconds = usage.ru_utime + usage.ru_stime
+    results.put((summary.produced, sent_for, dict(markers.sent), cpu_seconds))
+
+
+def wait_for(sender: Any, results: Any) -> Any:
+    """What the sending process reports; it exits once it has reported."""
+    while True:
+        try:
+            reported = results.get(timeout=1.0)
+        except queue.Empty:
+            if not sender.is_alive():
+                raise SystemExit(
+                    f"the sending process died (exit code {sender.exitcode})"
+                ) from None
+            continue
+        sender.join()
+        return reported
 
 
 def poll(settings: Settings, markers: Markers, stop: threading.Event) -> None:
@@ -266,15 +317,24 @@ def main() -> None:
         warm_stop.set()
         startup = min(warmup.seen.values()) - url_at if warmup.seen else float("nan")
 
-        stop_sending = threading.Event()
-        meter = CpuMeter(named={os.getpid(): "bench: producer + poller"})
-        meter.start()
-        started = time.monotonic()
-        summary = produce(
-            settings, paced(args.rate, args.seconds, markers, args.marker_every, stop_sending)
+        default_nice = Settings.model_fields["background_nice"].default
+        nice = int(env.get("TRENDOFF_BACKGROUND_NICE", default_nice))
+        # A fresh interpreter, not a fork: this process already runs the poller's threads.
+        spawning = multiprocessing.get_context("spawn")
+        results = spawning.Queue()
+        sender = spawning.Process(
+            target=send_paced,
+            args=(settings, run, args.rate, args.seconds, args.marker_every, nice, results),
+            name="bench-producer",
         )
-        sent_for = time.monotonic() - started
+        meter = CpuMeter(named={os.getpid(): "bench: poller"})
+        meter.start()
+        sender.start()
+        produced, sent_for, sent_at, producer_cpu = wait_for(sender, results)
         cores = meter.stop()
+        cores["bench: producer"] = round(producer_cpu / sent_for, 2)
+        with markers.lock:
+            markers.sent.update(sent_at)
         lag = job_lag(settings, end_offsets(settings))
         stopped_at = time.monotonic()
         caught_up: dict[str, float | None] = {"speed": None, "master": None}
@@ -301,10 +361,11 @@ def main() -> None:
     delays = markers.delays()
     values = [delay for _, delay in delays]
     third = max(1, len(values) // 3)
-    rate = summary.produced / sent_for
+    rate = produced / sent_for
     result = {
         "rate_asked": args.rate,
         "rate_sent": round(rate),
+        "producer_nice": nice,
         "seconds": round(sent_for, 1),
         "startup_first_visible_s": round(startup, 1),
         "markers_sent": len(markers.sent),

@@ -12,9 +12,10 @@ which then stops the parts in order (the source first); a part's own Spark JVM i
 the terminal's signal halfway through a py4j call. On Linux each part also gets SIGTERM if the
 runner itself dies, so a killed runner leaves no orphans.
 
-With ``background_nice`` the jobs and the source run at a lower CPU priority than the app (as
-do Kafka and Cassandra when ``trendoff stack up`` starts them): on a busy machine a visitor's
-page is drawn first and the pipeline catches up between page loads (docs/performance.md).
+The jobs and the source run at a lower CPU priority than the app (``background_nice``, 10 by
+default; so do Kafka and Cassandra when ``trendoff stack up`` starts them): on a busy machine a
+visitor's page is drawn first and the pipeline catches up between page loads
+(docs/performance.md).
 """
 
 from __future__ import annotations

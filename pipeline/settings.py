@@ -241,13 +241,14 @@ class Settings(BaseSettings):
         3, ge=0, description="Rotated logs `trendoff run` keeps per part (`jobs.log.1` …)."
     )
     background_nice: int = Field(
-        0,
+        10,
         ge=0,
         le=19,
         description="How much lower than the app's the CPU priority of everything else is (a "
         "nice value, 0-19): the jobs and the source `trendoff run` starts, and the Kafka and "
         "Cassandra `trendoff stack up` starts (from their next start). On a machine the "
-        "pipeline keeps busy, 10 draws pages 0.4-2.4 s sooner (docs/performance.md).",
+        "pipeline keeps busy, 10 draws pages 0.4-2.4 s sooner and costs no freshness while "
+        "nobody browses (docs/performance.md); 0 gives every part an equal share.",
     )
 
     # Trending terms (docs/trending.md)

@@ -67,7 +67,10 @@ def stack() -> Iterator[Settings]:
     """A running local Kafka + Cassandra; started here unless one is already up."""
     from pipeline.stack import manager
 
-    settings = Settings(_env_file=None, state_dir=REPO_ROOT / ".trendoff")  # type: ignore[call-arg]
+    # Full priority: here the test process, not a visitor's page, runs Spark beside the servers,
+    # and lowered servers would only wait longer for it (TRENDOFF_BACKGROUND_NICE is tested by
+    # tests/unit/test_priority.py and the runner's integration test).
+    settings = Settings(_env_file=None, state_dir=REPO_ROOT / ".trendoff", background_nice=0)  # type: ignore[call-arg]
     # Reuse servers that already answer on the configured ports (a developer's running stack,
     # possibly started from another checkout); otherwise start them and stop them afterwards.
     started_here = not all(service.ready() for service in manager.services(settings))
