@@ -131,6 +131,10 @@ def test_finished_source_keeps_jobs_running_and_ctrl_c_stops_everything_quietly(
     assert priorities["app"] == {(own, 0 if grouped else None)}
     lowered = (min(19, own + background), background if grouped else None)
     assert priorities["jobs"] == priorities["spark"] == {lowered}
+    # Its server runs on uvloop's event loop and httptools' parser (requirements.txt), the C
+    # halves of what a fresh page's ~110 requests cost the app's process.
+    (app,) = [pid for pid in processes_of(run_settings.namespace) if is_app_server(pid)]
+    assert {"uvloop", "httptools"} <= loaded_packages(app)
 
     started = time.monotonic()
     os.killpg(runner.pid, signal.SIGINT)
@@ -170,6 +174,24 @@ def describe(pids: list[int]) -> list[str]:
             continue
         described.append(f"{pid}: {command.decode(errors='replace')[:300]}")
     return described
+
+
+def is_app_server(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"streamlit" in command and b"run" in command
+
+
+def loaded_packages(pid: int) -> set[str]:
+    """Top-level packages whose compiled modules a process has mapped from site-packages."""
+    packages = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        _, found, rest = line.partition("site-packages/")
+        if found:
+            packages.add(rest.split("/", 1)[0])
+    return packages
 
 
 def priorities_by_part(pids: list[int]) -> dict[str, set[tuple[int, int | None]]]:
