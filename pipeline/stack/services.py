@@ -289,6 +289,13 @@ class CassandraNode(Service):
                 "memtable_heap_space: 256MiB",
                 "memtable_offheap_space: 256MiB",
                 "concurrent_compactors: 1",
+                # A write waits up to 10 s for this node, not 2 s (5 s for counters): it runs at
+                # a lower priority than the app (TRENDOFF_BACKGROUND_NICE), and while a browser
+                # draws pages beside every job a write can wait that long for a core. Past the
+                # timeout the write fails, and the speed job with it (it restarts and catches
+                # up, but the views stall for ~30 s meanwhile).
+                "write_request_timeout: 10000ms",
+                "counter_write_request_timeout: 10000ms",
                 # Every batch run TRUNCATEs a slot, and every dropped test namespace is a DROP:
                 # with the default (true) each leaves a snapshot holding the old data on disk
                 # for good. The slot tables also opt out themselves (`trendoff init`), which is

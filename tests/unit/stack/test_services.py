@@ -16,13 +16,24 @@ def test_cluster_ids_are_kafka_uuids_that_never_look_like_an_option() -> None:
         assert len(base64.urlsafe_b64decode(value + "==")) == 16
 
 
-def test_the_local_node_takes_no_automatic_snapshots(tmp_path) -> None:
+def local_node_config(state_dir) -> dict:
+    """The cassandra.yaml `trendoff stack up` writes for its own node."""
     import yaml
 
     from pipeline.settings import Settings
     from pipeline.stack.services import CassandraNode
 
-    node = CassandraNode(Settings(_env_file=None, state_dir=tmp_path))  # type: ignore[call-arg]
+    node = CassandraNode(Settings(_env_file=None, state_dir=state_dir))  # type: ignore[call-arg]
     node.prepare("java", [])
-    config = yaml.safe_load((node.files.conf_dir / "cassandra.yaml").read_text())
-    assert config["auto_snapshot"] is False
+    return yaml.safe_load((node.files.conf_dir / "cassandra.yaml").read_text())
+
+
+def test_the_local_node_takes_no_automatic_snapshots(tmp_path) -> None:
+    assert local_node_config(tmp_path)["auto_snapshot"] is False
+
+
+def test_the_local_node_gives_a_starved_write_time_before_failing_it(tmp_path) -> None:
+    config = local_node_config(tmp_path)
+    # Cassandra's defaults (2 s, 5 s) failed the speed job's writes under a browser's load.
+    assert config["write_request_timeout"] == "10000ms"
+    assert config["counter_write_request_timeout"] == "10000ms"
