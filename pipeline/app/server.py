@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from streamlit import file_util
+from streamlit.runtime.pages_manager import PagesManager
 
 from pipeline.app import svg_chart
 
@@ -94,6 +95,13 @@ async def _warm_lifespan(_app: object) -> AsyncIterator[None]:
     threading.Thread(target=warm_up, name="trendoff-warm-up", daemon=True).start()
     yield
 
+
+# Streamlit runs a script beside a pages/ folder the old multipage way (each file a page of its
+# own, named after the file) until some visit has run st.navigation: the first visitors of a
+# freshly started app who open a page's own address saw "streamlit app", "compare", … in the
+# sidebar and the page without the app's settings. Every page of this app comes from
+# streamlit_app.py's st.navigation, so the old way is off from the start.
+PagesManager.uses_pages_directory = False
 
 app = st.App(
     str(SCRIPT),

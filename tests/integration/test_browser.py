@@ -162,6 +162,13 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     console = Console(page)
 
+    # The app's first visitor comes from a bookmark of a page other than the landing page.
+    page.goto(app_url + "/compare")
+    page.get_by_role("heading", name="Compare accounts").wait_for()
+    page.locator('[data-testid="stSidebarNav"] a').first.wait_for()
+    links = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    assert [title_of(link) for link in links] == NAV_TITLES, links
+
     # The landing page: rising terms (or the sentence saying why none), both leaderboards.
     page.goto(app_url)
     page.get_by_role("heading", name="Trending now").wait_for()
