@@ -240,6 +240,13 @@ def test_every_page_shows_real_numbers_and_the_console_stays_clean(
         page.screenshot(path=str(ARTIFACTS / "trends.png"), full_page=True)
     values = page.locator(".trendoff-metric-value").all_inner_texts()
     labels = {load_lexicon().label(c) for c in truth.topic_totals()}
+    # Pointing anywhere over the trend lines shows that time's posts of every category.
+    lines = page.locator(f"svg.{CHART_CLASS}").nth(1).bounding_box()
+    hovered = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).querySelector('title').textContent",
+        [lines["x"] + lines["width"] * 0.5, lines["y"] + lines["height"] * 0.4],
+    )
+    assert hovered.startswith("time: ") and all(f"; {label}: " in hovered for label in labels)
     assert sum(int(value.replace(",", "")) for value in values) == expected_total
     assert any(value != "0" for value in values)
     assert page.locator(f"svg.{CHART_CLASS} .mark-arc path").count() > 0  # the donut has slices

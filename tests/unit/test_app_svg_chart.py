@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.app import svg_chart
-from pipeline.app.charts import share_donut, shared_words_chart, term_timeline, trend_lines
+from pipeline.app.charts import (
+    hover_bands,
+    share_donut,
+    shared_words_chart,
+    term_timeline,
+    trend_lines,
+)
 from pipeline.app.svg_chart import CHART_CLASS, Drawing, chart_svg, fluid, with_hover_titles
 from pipeline.views import SharedWord
 from tests.table_reader import chart_titles as titles
@@ -84,17 +90,34 @@ def test_the_trend_charts_draw_every_slice_and_point() -> None:
         "category: Coffee; posts: 18",
         "category: Tea; posts: 10",
     ]
-    lines = titles(chart_svg(trend_lines(series, "Posts per category", ["Coffee", "Tea"]), 666))
-    # A point per minute, hovered in UTC; the lines themselves have no hover text.
-    assert lines[:2] == [
-        "category: Coffee; time: 2026-11-28 12:00 UTC; posts: 0",
-        "category: Coffee; time: 2026-11-28 12:01 UTC; posts: 1",
+    lines = chart_svg(trend_lines(series, "Posts per category", ["Coffee", "Tea"]), 666)
+    # A band per minute, hovered in UTC with every category's posts; the lines have no hover
+    # text and no point marks (a point per category and minute was 4x the markup).
+    assert titles(lines)[:2] == [
+        "time: 2026-11-28 12:00 UTC; Coffee: 0; Tea: 1",
+        "time: 2026-11-28 12:01 UTC; Coffee: 1; Tea: 1",
     ]
-    assert len(lines) == 20
+    assert len(titles(lines)) == 10
+    assert 'class="mark-symbol role-mark' not in lines and 'class="mark-line role-mark' in lines
     timeline = chart_svg(
         term_timeline(series["Coffee"], (start + timedelta(minutes=5), start), "#coffee"), 1000
     )
     assert ">#coffee</text>" in timeline and titles(timeline) == []
+
+
+def test_a_hover_band_reaches_half_way_to_each_neighbour_and_names_every_series() -> None:
+    start = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    step = timedelta(minutes=10)
+    series = {"Tea": [(start, 2), (start + step, 0)], "Coffee": [(start + step, 5)]}
+    bands = hover_bands(series).to_dict("records")
+    assert [(band["start"], band["end"]) for band in bands] == [
+        (start - step / 2, start + step / 2),
+        (start + step / 2, start + 3 * step / 2),
+    ]
+    assert [band["hover"] for band in bands] == [
+        "time: 2026-11-28 12:00 UTC; Tea: 2; Coffee: 0",
+        "time: 2026-11-28 12:10 UTC; Tea: 0; Coffee: 5",
+    ]
 
 
 def test_time_axes_read_in_utc_whatever_the_process_time_zone() -> None:
