@@ -69,7 +69,13 @@ def up(settings: Settings) -> list[ServiceStatus]:
             cwd=service.files.root,
             nice=settings.background_nice,
         )
-        logger.info("started %s (pid %d), log %s", service.name, pid, service.files.log_file)
+        logger.info(
+            "started %s (pid %d, nice %d), log %s",
+            service.name,
+            pid,
+            settings.background_nice,
+            service.files.log_file,
+        )
         launched[service.name] = (service, pid, started)
 
     for name, (service, pid, started) in launched.items():
