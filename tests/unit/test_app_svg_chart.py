@@ -79,7 +79,7 @@ def test_the_compare_chart_draws_a_titled_bar_per_word_and_account() -> None:
     assert "<script>" not in re.sub(r'"[^"]*"', '""', svg)  # no live markup outside attributes
 
 
-def test_the_trend_charts_draw_every_slice_and_point() -> None:
+def test_the_trend_charts_draw_every_slice_and_a_hover_band_per_time_step() -> None:
     start = datetime(2026, 11, 28, 12, tzinfo=UTC)
     series = {
         "Coffee": [(start + timedelta(minutes=m), m % 4) for m in range(10)],
@@ -92,7 +92,7 @@ def test_the_trend_charts_draw_every_slice_and_point() -> None:
     ]
     lines = chart_svg(trend_lines(series, "Posts per category", ["Coffee", "Tea"]), 666)
     # A band per minute, hovered in UTC with every category's posts; the lines have no hover
-    # text and no point marks (a point per category and minute was 4x the markup).
+    # text and no point marks (a point per category and minute was 3.6x the markup).
     assert titles(lines)[:2] == [
         "time: 2026-11-28 12:00 UTC; Coffee: 0; Tea: 1",
         "time: 2026-11-28 12:01 UTC; Coffee: 1; Tea: 1",
