@@ -6,7 +6,7 @@ import streamlit as st
 
 from pipeline.app import loaders
 from pipeline.app.pipeline_view import render_health, render_processes, render_runs
-from pipeline.serving import RequestRefused
+from pipeline.batch_requests import RequestRefused
 
 st.title("Pipeline")
 status = loaders.pipeline_status()
