@@ -1,33 +1,29 @@
 """The one settings object of a Trendoff process.
 
 Every value comes from the environment (prefix ``TRENDOFF_``) or a ``.env`` file in the working
-directory, then the defaults below. Load it once with :func:`get_settings`; pass it down from there.
-The README's configuration table is checked against this class by a test, so describe every field.
+directory, then the defaults below and in the groups it is made of (Kafka and Cassandra in
+:mod:`pipeline.settings_stores`, trending terms and alerts in :mod:`pipeline.settings_trending`).
+Load it once with :func:`get_settings`; pass it down from there. The README's configuration table
+is checked against this class by a test, so describe every field.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
-from urllib.parse import urlsplit
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from pipeline.trending import TrendParams
+from pipeline.settings_stores import CassandraSettings, KafkaSettings
+from pipeline.settings_trending import TrendSettings
 
 # Keyspace names allow letters, digits and underscores only (48 characters at most); the namespace
 # becomes the keyspace name, so it follows that rule, which also keeps it a valid topic prefix.
 NAMESPACE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-# Datacenter names go into CQL (the keyspace's replication map) and the driver's load balancing:
-# letters, digits, '_', '-' and '.' only, so a quote can never end the literal they sit in.
-DATACENTER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
 
 # The speed tables with a default TTL, and the time a batch run is allowed to take beyond its
 # interval before the rows it is to cover may expire.
@@ -35,42 +31,8 @@ SPEED_TTL_SETTINGS = ("speed_terms_ttl_seconds", "speed_views_ttl_seconds")
 SPEED_TTL_MARGIN_SECONDS = 1800
 
 
-def _check_datacenter(name: str) -> str:
-    if not DATACENTER_PATTERN.match(name):
-        raise ValueError(
-            f"datacenter name {name!r} must hold only letters, digits, _, - and . "
-            "(at most 64 characters)"
-        )
-    return name
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _split_host_port(address: str, default_port: int) -> tuple[str, int]:
-    address = address.strip()
-    if address.startswith("["):  # [::1]:9092
-        host, _, rest = address[1:].partition("]")
-        return host, int(rest.lstrip(":") or default_port)
-    if address.count(":") == 1:
-        host, port = address.split(":")
-        return host, int(port)
-    return address, default_port
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="TRENDOFF_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-    )
+class CoreSettings(BaseModel):
+    """What every part shares: the namespace, the state directory, the log level."""
 
     namespace: str = Field(
         "trendoff",
@@ -84,97 +46,48 @@ class Settings(BaseSettings):
         "INFO", description="Log level of Trendoff's own loggers."
     )
 
-    # Kafka
-    kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092",
-        description="Kafka bootstrap servers (comma-separated host:port). A single loopback "
-        "address means Trendoff runs the broker itself.",
-    )
-    kafka_controller_port: int = Field(
-        9093, description="KRaft controller port of the local broker (loopback only)."
-    )
-    kafka_heap: str = Field("512m", description="Heap of the local Kafka broker JVM.")
-    kafka_partitions: int = Field(4, ge=1, description="Partitions of each topic `init` creates.")
-    kafka_replication_factor: int = Field(
-        1, ge=1, description="Replication factor of each topic `init` creates."
-    )
-    kafka_min_insync_replicas: int | None = Field(
-        None,
-        ge=1,
-        description="min.insync.replicas of each topic `init` creates (unset: the broker's "
-        "default). 2 with replication factor 3: an acknowledged write is on two brokers.",
-    )
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = Field(
-        "PLAINTEXT",
-        description="`SSL` to reach Kafka over TLS (every client and Spark); see "
-        "docs/operations.md, *Security*.",
-    )
-    kafka_tls_ca_file: Path | None = Field(
-        None, description="PEM CA bundle that signed the brokers' certificates (unset: system CAs)."
-    )
-    kafka_tls_cert_file: Path | None = Field(
-        None, description="PEM client certificate, for brokers that require client auth."
-    )
-    kafka_tls_key_file: Path | None = Field(
-        None, description="PEM (PKCS#8) private key of the client certificate."
-    )
-    kafka_retention_ms: int = Field(
-        7 * 86_400_000,
-        ge=3_600_000,
-        description="retention.ms of the topics `init` creates (default 7 days). Kafka is a "
-        "buffer the jobs drain; the master dataset is the system of record.",
-    )
+    @field_validator("namespace")
+    @classmethod
+    def _check_namespace(cls, value: str) -> str:
+        if not NAMESPACE_PATTERN.match(value):
+            raise ValueError(
+                "must start with a lowercase letter and hold only a-z, 0-9 and _ "
+                "(at most 40 characters)"
+            )
+        return value
 
-    # Cassandra
-    cassandra_contact_points: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["127.0.0.1"],
-        description="Cassandra contact points (comma-separated hosts). Only loopback hosts "
-        "mean Trendoff runs the node itself.",
-    )
-    cassandra_port: int = Field(9042, description="Cassandra native-protocol (CQL) port.")
-    cassandra_storage_port: int = Field(
-        7000, description="Internode port of the local Cassandra node (loopback only)."
-    )
-    cassandra_heap: str = Field("1G", description="Heap of the local Cassandra node JVM.")
-    cassandra_local_datacenter: str = Field(
-        "datacenter1", description="Datacenter the driver treats as local."
-    )
-    cassandra_replication_factor: int = Field(
-        1, ge=1, description="SimpleStrategy replication factor, used when no datacenters are set."
-    )
-    cassandra_datacenters: Annotated[dict[str, int], NoDecode] = Field(
-        default_factory=dict,
-        description="Per-datacenter replication, e.g. `dc1:3,dc2:2`; when set, the keyspace "
-        "uses NetworkTopologyStrategy.",
-    )
-    cassandra_username: str | None = Field(None, description="Cassandra user, if auth is on.")
-    cassandra_password: SecretStr | None = Field(
-        None,
-        description="Cassandra password, if auth is on. Never logged, never on a command line "
-        "(Spark gets it after its JVM has started).",
-    )
-    cassandra_consistency: Literal[
-        "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE"
-    ] = Field(
-        "LOCAL_QUORUM",
-        description="Consistency level of every Cassandra read and write (driver and Spark "
-        "connector). LOCAL_QUORUM on both sides gives read-your-writes at RF 3; on one node it "
-        "is ONE.",
-    )
-    cassandra_serial_consistency: Literal["LOCAL_SERIAL", "SERIAL"] = Field(
-        "LOCAL_SERIAL", description="Serial consistency level of lightweight transactions."
-    )
-    cassandra_tls: bool = Field(
-        False, description="Connect to Cassandra over TLS (driver and Spark connector)."
-    )
-    cassandra_tls_ca_file: Path | None = Field(
-        None, description="PEM CA bundle that signed the nodes' certificates (unset: system CAs)."
-    )
-    cassandra_tls_cert_file: Path | None = Field(
-        None, description="PEM client certificate, for nodes that require client auth."
-    )
-    cassandra_tls_key_file: Path | None = Field(
-        None, description="PEM private key of the Cassandra client certificate."
+    @model_validator(mode="after")
+    def _resolve_state_dir(self) -> Self:
+        self.state_dir = self.state_dir.expanduser().resolve()
+        return self
+
+    # Names derived from the namespace: one place, so jobs, tests and the app agree.
+    @property
+    def posts_topic(self) -> str:
+        return f"{self.namespace}.posts"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.namespace}.posts.dlq"
+
+    @property
+    def keyspace(self) -> str:
+        return self.namespace
+
+    def consumer_group(self, job: str) -> str:
+        return f"{self.namespace}.{job}"
+
+    def checkpoint_dir(self, job: str) -> Path:
+        return self.state_dir / "checkpoints" / self.namespace / job
+
+
+# The groups' fields are listed (and documented in the README) in the reverse order of the bases.
+class Settings(TrendSettings, CassandraSettings, KafkaSettings, CoreSettings, BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRENDOFF_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
     )
 
     # Spark
@@ -251,53 +164,7 @@ class Settings(BaseSettings):
         "nobody browses (docs/performance.md); 0 gives every part an equal share.",
     )
 
-    # Trending terms (docs/trending.md)
-    trend_bucket_seconds: int = Field(
-        300,
-        ge=60,
-        description="Event-time bucket of the term counts: posts are tallied per term and "
-        "created_at floored to this many seconds. Windows and baselines are multiples of it.",
-    )
-    trend_window_seconds: int = Field(
-        3600, ge=60, description="Trending window: how far back 'now' reaches."
-    )
-    trend_baseline_seconds: int = Field(
-        86400,
-        ge=60,
-        description="Baseline before the window whose rate gives a term's expected count.",
-    )
-    trend_min_count: int = Field(
-        5, ge=1, description="Fewest posts in the window for a term to trend."
-    )
-    trend_min_authors: int = Field(
-        3,
-        ge=1,
-        description="Fewest distinct authors in the window for a term to trend (one account "
-        "cannot make a trend).",
-    )
-    trend_min_score: float = Field(3.0, description="Lowest burst score listed as trending.")
-    trend_alert_score: float = Field(
-        10.0,
-        description="An alert fires when a trending term's burst score reaches this "
-        "(docs/alerts.md); at most one per term and trend window.",
-    )
-    alert_webhook_url: SecretStr | None = Field(
-        None,
-        description="When set (http or https), each alert is POSTed here as Slack-compatible "
-        'JSON `{"text": ...}`. Never logged: logs name only its host.',
-    )
-    alert_check_seconds: float = Field(
-        30.0, gt=0, description="How often `trendoff jobs` checks the trending terms for alerts."
-    )
-    alert_webhook_timeout_seconds: float = Field(
-        5.0, gt=0, description="Timeout of one webhook attempt (connecting and answering)."
-    )
-    alert_webhook_retries: int = Field(
-        2,
-        ge=0,
-        description="Webhook attempts after a failed first one (time-outs, connection errors, "
-        "HTTP 408, 429 and 5xx), 1 s, 2 s, 4 s ... apart.",
-    )
+    # Retention
     speed_terms_ttl_seconds: int = Field(
         2 * 86400,
         ge=3600,
@@ -356,48 +223,6 @@ class Settings(BaseSettings):
         None, description="When set, the app asks for it before filing a batch refresh."
     )
 
-    @field_validator("namespace")
-    @classmethod
-    def _check_namespace(cls, value: str) -> str:
-        if not NAMESPACE_PATTERN.match(value):
-            raise ValueError(
-                "must start with a lowercase letter and hold only a-z, 0-9 and _ "
-                "(at most 40 characters)"
-            )
-        return value
-
-    @field_validator("cassandra_contact_points", mode="before")
-    @classmethod
-    def _split_contact_points(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @field_validator("cassandra_datacenters", mode="before")
-    @classmethod
-    def _parse_datacenters(cls, value: object) -> object:
-        if isinstance(value, str):
-            parsed: dict[str, int] = {}
-            for item in filter(None, (part.strip() for part in value.split(","))):
-                name, sep, factor = item.partition(":")
-                if not sep or not factor.strip().isdigit():
-                    raise ValueError(f"expected dc:factor pairs like dc1:3,dc2:2, got {item!r}")
-                parsed[name.strip()] = int(factor)
-            return parsed
-        return value
-
-    @field_validator("cassandra_datacenters")
-    @classmethod
-    def _check_datacenters(cls, value: dict[str, int]) -> dict[str, int]:
-        for name in value:
-            _check_datacenter(name)
-        return value
-
-    @field_validator("cassandra_local_datacenter")
-    @classmethod
-    def _check_local_datacenter(cls, value: str) -> str:
-        return _check_datacenter(value)
-
     @field_validator("admin_token")
     @classmethod
     def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -407,39 +232,8 @@ class Settings(BaseSettings):
             raise ValueError("is empty: unset it to allow refreshes without a token, or set one")
         return value
 
-    @field_validator("alert_webhook_url")
-    @classmethod
-    def _check_webhook_url(cls, value: SecretStr | None) -> SecretStr | None:
-        # urllib would also open file:// and ftp:// URLs: refuse anything but a web address.
-        if value is None:
-            return None
-        parts = urlsplit(value.get_secret_value().strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        return value
-
     @model_validator(mode="after")
-    def _check_tls_pairs(self) -> Settings:
-        for side in ("cassandra", "kafka"):
-            cert = getattr(self, f"{side}_tls_cert_file")
-            key = getattr(self, f"{side}_tls_key_file")
-            if (cert is None) != (key is None):
-                raise ValueError(f"{side}_tls_cert_file and {side}_tls_key_file go together")
-        return self
-
-    @model_validator(mode="after")
-    def _check_trend_lengths(self) -> Settings:
-        # TrendParams repeats the check for CLI overrides; failing here names the settings.
-        for name in ("trend_window_seconds", "trend_baseline_seconds"):
-            if getattr(self, name) % self.trend_bucket_seconds:
-                raise ValueError(
-                    f"{name} must be a multiple of trend_bucket_seconds "
-                    f"({self.trend_bucket_seconds})"
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _check_speed_ttls(self) -> Settings:
+    def _check_speed_ttls(self) -> Self:
         # A speed row must outlive its own window by more than the margin a batch needs to cover
         # it; `trendoff jobs` checks the batch interval itself (speed_ttl_problem).
         for name in SPEED_TTL_SETTINGS:
@@ -469,70 +263,6 @@ class Settings(BaseSettings):
             f"{int(batch_every.total_seconds())} s, or serving would lose speed rows a batch "
             "has not yet covered"
         )
-
-    def trend_params(self) -> TrendParams:
-        from pipeline.trending import TrendParams
-
-        return TrendParams(
-            bucket_seconds=self.trend_bucket_seconds,
-            window=timedelta(seconds=self.trend_window_seconds),
-            baseline=timedelta(seconds=self.trend_baseline_seconds),
-            min_count=self.trend_min_count,
-            min_authors=self.trend_min_authors,
-            min_score=self.trend_min_score,
-        )
-
-    @model_validator(mode="after")
-    def _resolve_state_dir(self) -> Settings:
-        self.state_dir = self.state_dir.expanduser().resolve()
-        return self
-
-    # Names derived from the namespace: one place, so jobs, tests and the app agree.
-    @property
-    def posts_topic(self) -> str:
-        return f"{self.namespace}.posts"
-
-    @property
-    def dead_letter_topic(self) -> str:
-        return f"{self.namespace}.posts.dlq"
-
-    @property
-    def keyspace(self) -> str:
-        return self.namespace
-
-    def consumer_group(self, job: str) -> str:
-        return f"{self.namespace}.{job}"
-
-    def checkpoint_dir(self, job: str) -> Path:
-        return self.state_dir / "checkpoints" / self.namespace / job
-
-    @property
-    def kafka_addresses(self) -> list[tuple[str, int]]:
-        return [
-            _split_host_port(part, 9092)
-            for part in self.kafka_bootstrap_servers.split(",")
-            if part.strip()
-        ]
-
-    @property
-    def runs_local_kafka(self) -> bool:
-        """True when the bootstrap list is one loopback broker, which the stack then starts."""
-        addresses = self.kafka_addresses
-        return len(addresses) == 1 and _is_loopback(addresses[0][0])
-
-    @property
-    def kafka_port(self) -> int:
-        return self.kafka_addresses[0][1]
-
-    @property
-    def runs_local_cassandra(self) -> bool:
-        """True when every contact point is a loopback host, which the stack then starts."""
-        return all(_is_loopback(host) for host in self.cassandra_contact_points)
-
-    def keyspace_replication(self) -> dict[str, str | int]:
-        if self.cassandra_datacenters:
-            return {"class": "NetworkTopologyStrategy", **self.cassandra_datacenters}
-        return {"class": "SimpleStrategy", "replication_factor": self.cassandra_replication_factor}
 
 
 @cache
