@@ -20,36 +20,34 @@ answers like the v2 endpoints (the tests run one on 127.0.0.1).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import queue
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import tweepy
 from pydantic import SecretStr
-from requests import PreparedRequest, Response
-from requests.adapters import HTTPAdapter
-from requests.exceptions import JSONDecodeError, RequestException
 
 from pipeline.errors import TrendoffError
 from pipeline.ingest.model import Post, Rejected
 from pipeline.ingest.sources import Source
 from pipeline.ingest.sources.jsonl import records_from_line, records_from_response
+from pipeline.ingest.sources.x_http import (
+    DEFAULT_BASE_URL,
+    api_errors,
+    hide_in_tweepy_logs,
+    use_base_url,
+)
+from pipeline.ingest.sources.x_rules import RuleSync, pack_rules, rule_keywords, sync_rules
 from pipeline.settings import Settings
 from pipeline.text import Lexicon, load_lexicon
 
 logger = logging.getLogger(__name__)
 
 X_SOURCE_KINDS = ("x-stream", "x-timeline")
-DEFAULT_BASE_URL = "https://api.twitter.com"
-RULE_TAG = "trendoff"
-# The rule length limit of the standard access levels (academic access allows 1,024).
-MAX_RULE_LENGTH = 512
-_OR = " OR "
 
 # What jsonl.post_from_tweet reads; id, text and the user's id, username and name always come.
 TWEET_FIELDS = ["author_id", "created_at", "lang", "public_metrics", "referenced_tweets"]
@@ -120,13 +118,13 @@ class XTimelineSource:
         self.base_url = base_url
 
     def records(self) -> Iterator[Post | Rejected]:
-        _hide_in_tweepy_logs(self._bearer_token)
+        hide_in_tweepy_logs(self._bearer_token)
         client = tweepy.Client(
             bearer_token=self._bearer_token.get_secret_value(),
             return_type=dict,
             wait_on_rate_limit=True,
         )
-        _use_base_url(client.session, self.base_url)
+        use_base_url(client.session, self.base_url)
         for user_id, username in self._look_up(client):
             yield from self._timeline(client, user_id, username)
 
@@ -134,7 +132,7 @@ class XTimelineSource:
         found: dict[str, tuple[str, str]] = {}
         for start in range(0, len(self.usernames), _USERS_PER_LOOKUP):
             batch = self.usernames[start : start + _USERS_PER_LOOKUP]
-            with _api_errors("looking up users"):
+            with api_errors("looking up users"):
                 response = client.get_users(usernames=batch)
             for user in response.get("data") or []:
                 if isinstance(user, dict) and "id" in user and "username" in user:
@@ -160,7 +158,7 @@ class XTimelineSource:
             user_fields=USER_FIELDS,
         )
         page_number = 0
-        with _api_errors(f"reading the timeline of {username}"):
+        with api_errors(f"reading the timeline of {username}"):
             for page in pages:
                 page_number += 1
                 position = f"x-timeline:{username}:page {page_number}"
@@ -225,13 +223,13 @@ class XStreamSource:
             thread.join(_STOP_WAIT_SECONDS)
 
     def _client(self, lines: queue.Queue[bytes | _StreamEnd]) -> _QueueingStreamingClient:
-        _hide_in_tweepy_logs(self._bearer_token)
+        hide_in_tweepy_logs(self._bearer_token)
         client = _QueueingStreamingClient(self._bearer_token.get_secret_value(), lines)
-        _use_base_url(client.session, self.base_url)
+        use_base_url(client.session, self.base_url)
         return client
 
     def _sync_rules(self, client: Any) -> RuleSync:
-        with _api_errors("syncing the filtered stream's rules"):
+        with api_errors("syncing the filtered stream's rules"):
             done = sync_rules(client, self.rules)
         logger.info(
             "x-stream rules: %d kept, %d added, %d deleted",
@@ -240,81 +238,6 @@ class XStreamSource:
             len(done.deleted),
         )
         return done
-
-
-def rule_keywords(lexicon: Lexicon) -> list[str]:
-    """Every term of the lexicon once, in lexicon order, as a rule keyword: a multi-word term in
-    quotes (an exact phrase), as the lexicon matches it against consecutive tokens."""
-    terms = dict.fromkeys(
-        " ".join(tokens) for terms in lexicon.categories.values() for tokens in terms
-    )
-    return [f'"{term}"' if " " in term else term for term in terms]
-
-
-def pack_rules(keywords: Sequence[str], limit: int = MAX_RULE_LENGTH) -> list[str]:
-    """The keywords joined with OR into rules of at most ``limit`` characters, each rule filled
-    before the next starts. Terms are far shorter than a rule, so this wastes less than one term
-    per rule: X limits the number of rules, so fewer, fuller rules leave room for others."""
-    rules: list[str] = []
-    current = ""
-    for keyword in keywords:
-        if len(keyword) > limit:
-            raise TrendoffError(
-                f"lexicon term {keyword} is {len(keyword)} characters; a stream rule holds {limit}"
-            )
-        joined = f"{current}{_OR}{keyword}" if current else keyword
-        if len(joined) <= limit:
-            current = joined
-        else:
-            rules.append(current)
-            current = keyword
-    if current:
-        rules.append(current)
-    return rules
-
-
-@dataclass(frozen=True)
-class RuleSync:
-    """What :func:`sync_rules` did, by rule value."""
-
-    kept: list[str] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-
-
-def sync_rules(client: Any, wanted: Sequence[str], tag: str = RULE_TAG) -> RuleSync:
-    """Make the rules tagged ``tag`` exactly ``wanted``, through a tweepy StreamingClient that
-    returns dicts; rules of other tags are not touched. Nothing is posted when nothing changes."""
-    current = client.get_rules().get("data") or []
-    ours = [rule for rule in current if isinstance(rule, dict) and rule.get("tag") == tag]
-    wanted_values = set(wanted)
-    kept: dict[str, str] = {}
-    stale: dict[str, str] = {}  # id -> value
-    for rule in ours:
-        value, rule_id = rule.get("value"), str(rule.get("id"))
-        if value in wanted_values and value not in kept:
-            kept[value] = rule_id
-        else:  # no longer wanted, or a duplicate of one kept
-            stale[rule_id] = str(value)
-    # Deleting first frees room under the account's rule limit for the additions.
-    if stale:
-        _check_rule_answer(client.delete_rules(list(stale)), "delete")
-    added = [value for value in dict.fromkeys(wanted) if value not in kept]
-    if added:
-        _check_rule_answer(
-            client.add_rules([tweepy.StreamRule(value=value, tag=tag) for value in added]), "add"
-        )
-    return RuleSync(kept=list(kept), added=added, deleted=list(stale.values()))
-
-
-def _check_rule_answer(response: Any, action: str) -> None:
-    # X answers 200 with "errors" when it refuses some rules (invalid, duplicate, over the limit).
-    errors = response.get("errors") if isinstance(response, dict) else None
-    if errors:
-        raise TrendoffError(
-            f"X refused to {action} stream rules: {json.dumps(errors)[:500]}",
-            hint="see the rule limits of your X API access level",
-        )
 
 
 @dataclass(frozen=True)
@@ -355,88 +278,3 @@ class _QueueingStreamingClient(tweepy.StreamingClient):  # type: ignore[misc]  #
     def on_disconnect(self) -> None:
         super().on_disconnect()
         self.lines.put(_StreamEnd(self.fatal))
-
-
-@contextlib.contextmanager
-def _api_errors(doing: str) -> Iterator[None]:
-    """tweepy's and requests' errors as one-line :class:`TrendoffError`s."""
-    try:
-        yield
-    except tweepy.errors.Unauthorized:
-        raise TrendoffError(
-            f"the X API refused the bearer token while {doing}",
-            hint="check TRENDOFF_X_BEARER_TOKEN",
-        ) from None
-    except tweepy.errors.HTTPException as exc:
-        detail = "; ".join(exc.api_messages) or exc.response.reason
-        raise TrendoffError(
-            f"the X API answered HTTP {exc.response.status_code} while {doing}: {detail}"
-        ) from None
-    except JSONDecodeError:  # before RequestException, of which it is one
-        raise TrendoffError(
-            f"the X API answered with something that is not JSON while {doing}"
-        ) from None
-    except RequestException as exc:
-        raise TrendoffError(f"cannot reach the X API while {doing}: {exc}") from None
-
-
-class _RedirectAdapter(HTTPAdapter):
-    """Sends the requests tweepy addresses to api.twitter.com to another base URL. tweepy 4.17
-    writes that host into Client.request and StreamingClient._connect; redirecting underneath
-    keeps all of tweepy's own request, paging, rate-limit and reconnect handling in play."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__()
-        self.base_url = base_url.rstrip("/")
-
-    def send(
-        self,
-        request: PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float | None, float | None] | None = None,
-        verify: bool | str = True,
-        cert: str | tuple[str, str] | None = None,
-        proxies: dict[str, str] | None = None,
-    ) -> Response:
-        request.url = self.base_url + str(request.url).removeprefix(DEFAULT_BASE_URL)
-        # requests chose proxies from the environment for api.twitter.com; a server of your own
-        # (a test server on 127.0.0.1) is reached directly.
-        return super().send(
-            request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies={}
-        )
-
-
-def _use_base_url(session: Any, base_url: str) -> None:
-    if base_url.rstrip("/") != DEFAULT_BASE_URL:
-        session.mount(DEFAULT_BASE_URL + "/", _RedirectAdapter(base_url))
-
-
-class _RedactSecrets(logging.Filter):
-    """tweepy's client logs every request's headers at DEBUG, the bearer token among them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def add(self, secret: SecretStr) -> None:
-        if secret:  # replacing "" would mangle every message
-            self.secrets.add(secret.get_secret_value())
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = message
-        for secret in tuple(self.secrets):  # a copy: another thread may add a secret meanwhile
-            redacted = redacted.replace(secret, "**********")
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-_REDACT = _RedactSecrets()
-
-
-def _hide_in_tweepy_logs(secret: SecretStr) -> None:
-    _REDACT.add(secret)
-    tweepy_client_logger = logging.getLogger("tweepy.client")
-    if _REDACT not in tweepy_client_logger.filters:
-        tweepy_client_logger.addFilter(_REDACT)

@@ -23,13 +23,8 @@ from pipeline.cli_produce import cmd_produce
 from pipeline.errors import TrendoffError
 from pipeline.ingest.model import Post, Rejected, RejectReason
 from pipeline.ingest.sources import Source
-from pipeline.ingest.sources.x_api import (
-    RULE_TAG,
-    XStreamSource,
-    XTimelineSource,
-    open_x_source,
-    pack_rules,
-)
+from pipeline.ingest.sources.x_api import XStreamSource, XTimelineSource, open_x_source
+from pipeline.ingest.sources.x_rules import RULE_TAG, pack_rules
 from pipeline.settings import Settings
 from pipeline.text import load_lexicon
 
