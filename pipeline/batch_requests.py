@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from pipeline.cassandra import as_utc
 from pipeline.errors import TrendoffError
-from pipeline.jobs.batch import as_utc
 
 if TYPE_CHECKING:
     from cassandra.cluster import Session

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from cassandra import ConsistencyLevel, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
 from cassandra.auth import PlainTextAuthProvider
@@ -26,6 +27,13 @@ logger = logging.getLogger(__name__)
 # What the driver raises while Cassandra (or a quorum of its replicas) is away: a long-running
 # part waits and asks again instead of failing for good.
 CASSANDRA_UNAVAILABLE = (NoHostAvailable, OperationTimedOut, Unavailable, ReadTimeout, WriteTimeout)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """cassandra-driver returns naive datetimes that are UTC; make them say so."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def build_cluster(

@@ -16,11 +16,10 @@ from cassandra.concurrent import execute_concurrent_with_args
 
 from pipeline.alerts import Alert, AlertStore
 from pipeline.batch_requests import MIN_REQUEST_INTERVAL, BatchRequests
-from pipeline.cassandra import build_cluster, require_tables
+from pipeline.cassandra import as_utc, build_cluster, require_tables
 from pipeline.errors import TrendoffError
-from pipeline.jobs.batch import STATE_ID, as_utc
 from pipeline.merge_guard import slot_is_consistent
-from pipeline.schemas import SLOTS, TABLES
+from pipeline.schemas import SLOTS, STATE_ID, TABLES
 from pipeline.serving_status import PipelineStatus
 from pipeline.serving_terms import TermViews
 from pipeline.settings import Settings

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pipeline.jobs.batch import STATE_ID, as_utc
+from pipeline.cassandra import as_utc
+from pipeline.schemas import STATE_ID
 
 if TYPE_CHECKING:
     from cassandra.cluster import Session

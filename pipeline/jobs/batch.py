@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.admin import describe_posts_topic
-from pipeline.cassandra import build_cluster, require_tables
+from pipeline.cassandra import as_utc, build_cluster, require_tables
 from pipeline.errors import TrendoffError
 from pipeline.jobs.aggregates import (
     TERM_WRITE_OPTIONS,
@@ -36,7 +36,7 @@ from pipeline.jobs.aggregates import (
 from pipeline.jobs.lease import BatchLease
 from pipeline.jobs.stream import CASSANDRA_FORMAT, write_table
 from pipeline.merge_guard import RESET_HINT, StoredProgress, progress_problems
-from pipeline.schemas import BATCH_VIEWS, TABLES
+from pipeline.schemas import BATCH_VIEWS, STATE_ID, TABLES
 from pipeline.settings import Settings
 from pipeline.spark import build_session
 from pipeline.text import load_lexicon
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-STATE_ID = "current"
 # Broker and batch host clocks may differ a little; a caught-up partition's bound is taken this
 # much before the moment the end offsets were read.
 CLOCK_SKEW_MARGIN = timedelta(seconds=2)
@@ -84,13 +83,6 @@ class RunResult:
             "seconds": round(self.seconds, 2),
             "reason": self.reason,
         }
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """cassandra-driver returns naive datetimes that are UTC; make them say so."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def read_state(session: Session) -> BatchState:

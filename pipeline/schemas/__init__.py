@@ -2,6 +2,8 @@
 
 # Every table of cql/*.cql: what the jobs and serving check for before they start.
 SLOTS = (0, 1)
+# The one row of batch_state.
+STATE_ID = "current"
 # The batch views; each exists once per slot, as ``<view>_<slot>``.
 BATCH_VIEWS = ("batch_vocab", "batch_topics", "batch_account_tallies", "batch_term_tallies")
 TABLES = (

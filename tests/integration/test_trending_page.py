@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline.cassandra import connect
-from pipeline.jobs.batch import STATE_ID
+from pipeline.schemas import STATE_ID
 from pipeline.settings import Settings, get_settings
 from pipeline.shards import account_shard
 from pipeline.trending import pack_terms, tally_hour
