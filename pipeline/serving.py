@@ -249,9 +249,9 @@ class Serving:
     ) -> uuid.UUID:
         """File a refresh request; the batch scheduler takes the oldest pending one.
 
-        Throttled: refused (:class:`RequestRefused`) while another request is pending or when
-        the newest one is younger than ``min_interval``, so a page reloaded in a loop cannot
-        queue up batch runs."""
+        Throttled: refused (:class:`~pipeline.batch_requests.RequestRefused`) while another
+        request is pending or when the newest one is younger than ``min_interval``, so a page
+        reloaded in a loop cannot queue up batch runs."""
         return self._requests.file(requested_by, min_interval)
 
     def shared_words(
